@@ -1,0 +1,103 @@
+#!/usr/bin/env python3
+"""Tiny RocketMQ remoting probe (python3 stdlib only).
+
+Usage:
+    rmq_probe.py cluster HOST:PORT [--timeout SECONDS]
+
+Sends GET_BROKER_CLUSTER_INFO (request code 106) as a JSON-serialized remoting
+frame to a name server and prints the response body (fastjson text; it may
+contain unquoted integer map keys, so it is printed raw, not parsed).
+
+Exit status: 0 = response code 0 (SUCCESS), 1 = network/protocol error,
+2 = usage error, 3 = the server answered with a non-zero response code.
+"""
+
+import json
+import socket
+import struct
+import sys
+
+GET_BROKER_CLUSTER_INFO = 106
+
+
+def recv_exact(sock, n):
+    buf = bytearray()
+    while len(buf) < n:
+        chunk = sock.recv(n - len(buf))
+        if not chunk:
+            raise ConnectionError("connection closed after %d of %d bytes" % (len(buf), n))
+        buf.extend(chunk)
+    return bytes(buf)
+
+
+def request(addr, code, timeout, ext_fields=None, opaque=1):
+    host, _, port = addr.rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError("address must be HOST:PORT, got %r" % addr)
+    header = json.dumps(
+        {
+            "code": code,
+            "flag": 0,
+            "language": "JAVA",
+            "opaque": opaque,
+            "serializeTypeCurrentRPC": "JSON",
+            # 401 (V4_9_4): makes 5.x name servers answer with standard JSON where they can.
+            "version": 401,
+            "extFields": ext_fields or {},
+        },
+        separators=(",", ":"),
+    ).encode("utf-8")
+    # length counts everything after itself; high byte of the header word = serialize type (0 = JSON).
+    frame = struct.pack(">ii", 4 + len(header), len(header) & 0xFFFFFF) + header
+    with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout) as sock:
+        sock.settimeout(timeout)
+        sock.sendall(frame)
+        (length,) = struct.unpack(">i", recv_exact(sock, 4))
+        if length < 4 or length > 16 * 1024 * 1024:
+            raise ValueError("implausible frame length %d" % length)
+        rest = recv_exact(sock, length)
+    (hdr_word,) = struct.unpack(">i", rest[:4])
+    ser_type = (hdr_word >> 24) & 0xFF
+    hdr_len = hdr_word & 0xFFFFFF
+    if hdr_len > length - 4:
+        raise ValueError("header length %d exceeds frame length %d" % (hdr_len, length))
+    if ser_type != 0:
+        # The server answers in the serialize type of the request, so this means a confused peer.
+        raise ValueError("unexpected serialize type %d in response" % ser_type)
+    resp_header = json.loads(rest[4 : 4 + hdr_len].decode("utf-8"))
+    body = rest[4 + hdr_len :]
+    return resp_header, body
+
+
+def main(argv):
+    args = argv[1:]
+    timeout = 3.0
+    if "--timeout" in args:
+        i = args.index("--timeout")
+        try:
+            timeout = float(args[i + 1])
+        except (IndexError, ValueError):
+            print(__doc__.strip(), file=sys.stderr)
+            return 2
+        del args[i : i + 2]
+    if len(args) != 2 or args[0] != "cluster":
+        print(__doc__.strip(), file=sys.stderr)
+        return 2
+    try:
+        header, body = request(args[1], GET_BROKER_CLUSTER_INFO, timeout)
+    except (OSError, ValueError) as e:
+        print("rmq_probe: %s: %s" % (args[1], e), file=sys.stderr)
+        return 1
+    if header.get("code") != 0:
+        print(
+            "rmq_probe: response code %s: %s" % (header.get("code"), header.get("remark", "")),
+            file=sys.stderr,
+        )
+        return 3
+    sys.stdout.write(body.decode("utf-8", errors="replace"))
+    sys.stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
