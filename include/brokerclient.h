@@ -20,9 +20,733 @@
 #define BC_AT_LEAST_VERSION(x, y, z) (BC_VERSION_NUM >= (((x) << 16) | ((y) << 8) | (z)))
 
 
+/**
+ * Status of a C API call or of an asynchronous completion.
+ */
+enum bc_status
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * Success.
+   */
+  BC_OK = 0,
+  /**
+   * An argument is NULL, not UTF-8, out of range or otherwise invalid; nothing was sent.
+   */
+  BC_ERR_INVALID_ARG = -1,
+  /**
+   * Connecting failed or the connection was lost.
+   */
+  BC_ERR_CONNECTION = -2,
+  /**
+   * The operation's deadline passed.
+   */
+  BC_ERR_TIMEOUT = -3,
+  /**
+   * The peer sent bytes that do not decode; the connection was closed.
+   */
+  BC_ERR_PROTOCOL = -4,
+  /**
+   * The local in-flight window is full; try again later.
+   */
+  BC_ERR_WOULD_BLOCK = -5,
+  /**
+   * The operation was cancelled by the caller.
+   */
+  BC_ERR_CANCELLED = -6,
+  /**
+   * The object (or its parent) is shutting down or shut down.
+   */
+  BC_ERR_SHUTDOWN = -7,
+  /**
+   * The handle was closed; only its free function may be called.
+   */
+  BC_ERR_CLOSED = -8,
+  /**
+   * A blocking call was made from a library thread, where it would deadlock.
+   */
+  BC_ERR_WOULD_DEADLOCK = -9,
+  /**
+   * The process forked since the library started: the library is unusable in the child.
+   */
+  BC_ERR_FORKED = -10,
+  /**
+   * A bug in the library was caught at the C boundary; the object is now unusable.
+   */
+  BC_ERR_FATAL = -11,
+  /**
+   * The caller's buffer is too small; the required size is reported.
+   */
+  BC_ERR_BUFFER_TOO_SMALL = -12,
+  /**
+   * The broker answered with an error code (see `bc_error_response_code`).
+   */
+  BC_ERR_BROKER_RESPONSE = 100,
+  /**
+   * NO_PERMISSION: ACL refused, or the topic/group/broker is not accessible.
+   */
+  BC_ERR_AUTHORIZATION = 101,
+  /**
+   * The broker is flow-controlling (SYSTEM_BUSY and friends); retriable.
+   */
+  BC_ERR_BROKER_BUSY = 102,
+  /**
+   * A pull failed (subscription errors…), not "no new message".
+   */
+  BC_ERR_PULL = 103,
+  /**
+   * No committed offset, or an offset the broker refused.
+   */
+  BC_ERR_OFFSET = 104,
+  /**
+   * SYSTEM_ERROR or SERVICE_NOT_AVAILABLE from the broker; retriable.
+   */
+  BC_ERR_BROKER_SYSTEM = 105,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum bc_status bc_status;
+#else
+typedef int32_t bc_status;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * Pulled messages and the pull's outcome. Owned by whoever received it; one
+ * `bc_batch_free` releases everything. Immutable: readable from any thread.
+ */
+typedef struct bc_batch bc_batch;
+
+/**
+ * A client of one broker or name server. Opaque.
+ */
+typedef struct bc_client bc_client;
+
+/**
+ * Settings for `bc_client_new` and `bc_manager_new`. Keys (values are strings):
+ *
+ * | key | default | meaning |
+ * |---|---|---|
+ * | `request.timeout.ms` | 3000 | deadline of each operation (connect + write + wait) |
+ * | `connect.timeout.ms` | 3000 | cap on establishing a connection |
+ * | `max.in.flight` | 4096 | requests per connection before `BC_ERR_WOULD_BLOCK` |
+ * | `max.frame.bytes` | 16777216 | largest frame accepted |
+ * | `max.body.bytes` | 4194304 | largest message body (or batch) sent |
+ * | `header.serializer` | json | `json` or `rocketmq` (binary) |
+ * | `language` | JAVA | LanguageCode sent (JAVA, RUST, GO, CPP, …) |
+ * | `client.id` | derived | `ip@instance` |
+ * | `instance.name` | `<pid>#<nanos>` | instance part of the client id |
+ * | `pool.size` | 5 | manager: connections per broker |
+ * | `max.consecutive.failures` | 3 | manager: failures before a broker is marked down |
+ * | `probe.backoff.initial.ms` / `probe.backoff.max.ms` | 200 / 5000 | manager: probe back-off |
+ * | `route.refresh.ms` | 30000 | manager: name-server refresh period |
+ */
+typedef struct bc_config bc_config;
+
+/**
+ * Details of a failure: status, message, the broker's response code and remark, the broker
+ * address, and whether retrying can help. Opaque; read it with the `bc_error_*` functions.
+ */
+typedef struct bc_error bc_error;
+
+/**
+ * A message to send. Not thread-safe while being built; sends only read it (and copy what
+ * they need before returning), so a built message may be sent from several threads.
+ */
+typedef struct bc_message bc_message;
+
+/**
+ * A completion queue. Create with `bc_queue_new`, pass to `bc_client_new`/`bc_manager_new`,
+ * wait on `bc_queue_fd` (or `bc_queue_wait`) and run callbacks with `bc_queue_dispatch`.
+ */
+typedef struct bc_queue bc_queue;
+
+/**
+ * The outcome of a send. Read with the `bc_send_result_*` getters.
+ */
+typedef struct bc_send_result bc_send_result;
+
+/**
+ * Completion of an operation without a result value. `err` is NULL on success and borrowed
+ * for the duration of the call. Callbacks must not throw or longjmp.
+ */
+typedef void (*bc_done_cb)(void *user_data, bc_status status, const struct bc_error *err);
+
+/**
+ * Completion of a send. `result` (NULL on failure) and `err` are borrowed for the call.
+ */
+typedef void (*bc_send_cb)(void *user_data,
+                           bc_status status,
+                           const struct bc_error *err,
+                           const struct bc_send_result *result);
+
+/**
+ * Completion of a pull. `batch` (NULL on failure) is **owned by the callee**: free it with
+ * `bc_batch_free`. `err` is borrowed.
+ */
+typedef void (*bc_pull_cb)(void *user_data,
+                           bc_status status,
+                           const struct bc_error *err,
+                           struct bc_batch *batch);
+
+/**
+ * One pulled message, as pointers into its `bc_batch`, valid until `bc_batch_free`.
+ * Set `struct_size = sizeof(bc_message_view)` before calling `bc_batch_get`: the library
+ * fills only the fields that fit, so older callers keep working when fields are appended.
+ */
+typedef struct bc_message_view {
+  size_t struct_size;
+  const uint8_t *body;
+  size_t body_len;
+  /**
+   * NUL-terminated.
+   */
+  const char *topic;
+  /**
+   * NUL-terminated; `""` when the message has no tag.
+   */
+  const char *tags;
+  /**
+   * NUL-terminated, space-separated; `""` when none.
+   */
+  const char *keys;
+  /**
+   * The client message id (UNIQ_KEY), or the offset id when there is none.
+   */
+  const char *msg_id;
+  const char *offset_msg_id;
+  int32_t queue_id;
+  int32_t flag;
+  int64_t queue_offset;
+  int64_t commit_log_offset;
+  int64_t born_timestamp;
+  int64_t store_timestamp;
+  int32_t reconsume_times;
+} bc_message_view;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+/**
+ * Creates a client of the broker or name server at `addr` ("host:port"). It connects on
+ * `bc_client_connect` or on its first operation, and again after a lost connection.
+ * `config` may be NULL (defaults) and is copied. With `queue` non-NULL, async completions
+ * are queued there and run by `bc_queue_dispatch` on the app's thread; with NULL they run on
+ * a library thread (never block in them).
+ *
+ * Ownership: `*out_client` is the caller's; free it with `bc_client_free`. The client keeps
+ * `queue` alive. Errors: `BC_ERR_INVALID_ARG`.
+ */
+bc_status bc_client_new(const char *addr,
+                        const struct bc_config *config,
+                        const struct bc_queue *queue,
+                        struct bc_client **out_client,
+                        struct bc_error **err_out);
+
+/**
+ * Closes the client: new operations fail with `BC_ERR_CLOSED`; operations in flight may
+ * finish for up to `timeout_ms`, then are cancelled (their callbacks get
+ * `BC_ERR_CANCELLED`); returns once every accepted operation has completed (in queue mode:
+ * been queued). Closing twice is harmless. Blocking: from a library thread it returns
+ * `BC_ERR_WOULD_DEADLOCK`.
+ */
+bc_status bc_client_close(struct bc_client *client, int32_t timeout_ms, struct bc_error **err_out);
+
+/**
+ * Frees the client: closes it without grace (operations in flight complete with
+ * `BC_ERR_CANCELLED`) and releases it. Called from a callback or any library thread, the
+ * work is handed to a helper thread instead of blocking. NULL is ignored.
+ */
+void bc_client_free(struct bc_client *client);
+
+/**
+ * Connects now (operations also connect on demand). Errors: `BC_ERR_CONNECTION`,
+ * `BC_ERR_TIMEOUT`, `BC_ERR_CLOSED`, `BC_ERR_WOULD_DEADLOCK`.
+ */
+bc_status bc_client_connect(const struct bc_client *client, struct bc_error **err_out);
+
+/**
+ * Async `bc_client_connect`.
+ */
+bc_status bc_client_connect_async(const struct bc_client *client,
+                                  bc_done_cb cb,
+                                  void *user_data,
+                                  struct bc_error **err_out);
+
+/**
+ * Closes the current connection (requests on it fail with `BC_ERR_CONNECTION`); the next
+ * operation connects again.
+ */
+void bc_client_disconnect(const struct bc_client *client);
+
+/**
+ * True while the client has a live connection.
+ */
+bool bc_client_is_connected(const struct bc_client *client);
+
+/**
+ * Sends `message` to queue `queue_id` (negative: the broker picks) and waits until it is
+ * stored. The message is copied; `*out_result` is the caller's (free with
+ * `bc_send_result_free`). Errors: `BC_ERR_INVALID_ARG` (bad topic, empty or oversize body…,
+ * nothing sent), `BC_ERR_CONNECTION`, `BC_ERR_TIMEOUT`, `BC_ERR_BROKER_*`, `BC_ERR_CLOSED`.
+ */
+bc_status bc_client_send(const struct bc_client *client,
+                         const char *producer_group,
+                         int32_t queue_id,
+                         const struct bc_message *message,
+                         struct bc_send_result **out_result,
+                         struct bc_error **err_out);
+
+/**
+ * Async `bc_client_send`: the message is copied before return; `cb` runs once.
+ */
+bc_status bc_client_send_async(const struct bc_client *client,
+                               const char *producer_group,
+                               int32_t queue_id,
+                               const struct bc_message *message,
+                               bc_send_cb cb,
+                               void *user_data,
+                               struct bc_error **err_out);
+
+/**
+ * Sends `message` without waiting for the broker (no result; nothing tells whether it was
+ * stored). Returns once queued for writing. Errors as `bc_client_send`.
+ */
+bc_status bc_client_send_oneway(const struct bc_client *client,
+                                const char *producer_group,
+                                int32_t queue_id,
+                                const struct bc_message *message,
+                                struct bc_error **err_out);
+
+/**
+ * Async `bc_client_send_oneway`: `cb` runs once the message is queued for writing.
+ */
+bc_status bc_client_send_oneway_async(const struct bc_client *client,
+                                      const char *producer_group,
+                                      int32_t queue_id,
+                                      const struct bc_message *message,
+                                      bc_done_cb cb,
+                                      void *user_data,
+                                      struct bc_error **err_out);
+
+/**
+ * Sends `count` messages of one topic as one batch to `queue_id`, stored in order.
+ * Messages are copied. Errors as `bc_client_send` (an empty or mixed-topic batch is
+ * `BC_ERR_INVALID_ARG`).
+ */
+bc_status bc_client_send_batch(const struct bc_client *client,
+                               const char *producer_group,
+                               int32_t queue_id,
+                               const struct bc_message *const *messages,
+                               size_t count,
+                               struct bc_send_result **out_result,
+                               struct bc_error **err_out);
+
+/**
+ * Async `bc_client_send_batch`.
+ */
+bc_status bc_client_send_batch_async(const struct bc_client *client,
+                                     const char *producer_group,
+                                     int32_t queue_id,
+                                     const struct bc_message *const *messages,
+                                     size_t count,
+                                     bc_send_cb cb,
+                                     void *user_data,
+                                     struct bc_error **err_out);
+
+/**
+ * Sends a batch without waiting for the broker.
+ */
+bc_status bc_client_send_batch_oneway(const struct bc_client *client,
+                                      const char *producer_group,
+                                      int32_t queue_id,
+                                      const struct bc_message *const *messages,
+                                      size_t count,
+                                      struct bc_error **err_out);
+
+/**
+ * Async `bc_client_send_batch_oneway`.
+ */
+bc_status bc_client_send_batch_oneway_async(const struct bc_client *client,
+                                            const char *producer_group,
+                                            int32_t queue_id,
+                                            const struct bc_message *const *messages,
+                                            size_t count,
+                                            bc_done_cb cb,
+                                            void *user_data,
+                                            struct bc_error **err_out);
+
+/**
+ * Pulls up to `max_messages` from queue `queue_id` of `topic` starting at `offset`.
+ * `subscription` is a tag expression (`"*"`, `"a || b"`); NULL means `"*"`. With
+ * `suspend_timeout_ms > 0` the broker holds the pull that long while nothing is there (long
+ * polling; the deadline is stretched to outlast the hold). `*out_batch` is the caller's
+ * (free with `bc_batch_free`); its status says FOUND / NO_NEW_MSG / NO_MATCHED_MSG /
+ * OFFSET_ILLEGAL. Errors: `BC_ERR_INVALID_ARG`, `BC_ERR_CONNECTION`, `BC_ERR_TIMEOUT`,
+ * `BC_ERR_PULL`, `BC_ERR_BROKER_*`, `BC_ERR_CLOSED`.
+ */
+bc_status bc_client_pull(const struct bc_client *client,
+                         const char *consumer_group,
+                         const char *topic,
+                         int32_t queue_id,
+                         int64_t offset,
+                         int32_t max_messages,
+                         int32_t suspend_timeout_ms,
+                         const char *subscription,
+                         struct bc_batch **out_batch,
+                         struct bc_error **err_out);
+
+/**
+ * Async `bc_client_pull`; the callback owns the batch it receives.
+ */
+bc_status bc_client_pull_async(const struct bc_client *client,
+                               const char *consumer_group,
+                               const char *topic,
+                               int32_t queue_id,
+                               int64_t offset,
+                               int32_t max_messages,
+                               int32_t suspend_timeout_ms,
+                               const char *subscription,
+                               bc_pull_cb cb,
+                               void *user_data,
+                               struct bc_error **err_out);
+
+/**
+ * Frees a string this library returned (JSON results); NULL is ignored.
+ */
+void bc_string_free(char *s);
+
+/**
+ * Creates an empty configuration (every key at its default).
+ *
+ * Ownership: the caller owns `*out_config`; free it with `bc_config_free` (any time:
+ * constructors copy it). Thread-safety: a config is not thread-safe; share it read-only.
+ * Errors: `BC_ERR_INVALID_ARG`.
+ */
+bc_status bc_config_new(struct bc_config **out_config, struct bc_error **err_out);
+
+/**
+ * Sets `key` to `value` (both copied). An unknown key or a bad value is
+ * `BC_ERR_INVALID_ARG` and changes nothing.
+ *
+ * Thread-safety: not concurrently with other use of the same config.
+ */
+bc_status bc_config_set(struct bc_config *config,
+                        const char *key,
+                        const char *value,
+                        struct bc_error **err_out);
+
+/**
+ * Frees a configuration; NULL is ignored.
+ *
+ * Thread-safety: once, when no other thread uses it.
+ */
+void bc_config_free(struct bc_config *config);
+
+/**
+ * The status of `err` (`BC_ERR_INVALID_ARG` for NULL).
+ *
+ * Thread-safety: any thread; `err` is immutable.
+ */
+bc_status bc_error_code(const struct bc_error *err);
+
+/**
+ * A human-readable description, NUL-terminated; `""` for NULL.
+ *
+ * Ownership: borrowed; valid until `bc_error_free(err)`. Thread-safety: any thread.
+ */
+const char *bc_error_message(const struct bc_error *err);
+
+/**
+ * The RocketMQ response code the broker sent (e.g. 17 TOPIC_NOT_EXIST), or 0 when the
+ * failure did not come from a broker response.
+ *
+ * Thread-safety: any thread.
+ */
+int32_t bc_error_response_code(const struct bc_error *err);
+
+/**
+ * The broker's remark with its response code (`""` when none).
+ *
+ * Ownership: borrowed; valid until `bc_error_free(err)`. Thread-safety: any thread.
+ */
+const char *bc_error_remark(const struct bc_error *err);
+
+/**
+ * The broker address involved (`""` when not known).
+ *
+ * Ownership: borrowed; valid until `bc_error_free(err)`. Thread-safety: any thread.
+ */
+const char *bc_error_broker_addr(const struct bc_error *err);
+
+/**
+ * True when the same operation may succeed if tried again.
+ *
+ * Thread-safety: any thread.
+ */
+bool bc_error_is_retriable(const struct bc_error *err);
+
+/**
+ * True when the object that reported it is unusable from now on (a caught internal bug, or
+ * use after fork).
+ *
+ * Thread-safety: any thread.
+ */
+bool bc_error_is_fatal(const struct bc_error *err);
+
+/**
+ * A copy of `err` (for keeping an error passed to a callback); NULL for NULL.
+ *
+ * Ownership: the caller owns the copy; free it with `bc_error_free`. Thread-safety: any thread.
+ */
+struct bc_error *bc_error_clone(const struct bc_error *err);
+
+/**
+ * Frees an error returned through an `err_out` parameter or by `bc_error_clone`. NULL is
+ * ignored. Never free the borrowed error a callback receives.
+ *
+ * Thread-safety: any thread, once per error.
+ */
+void bc_error_free(struct bc_error *err);
+
+/**
+ * Creates a message for `topic` with a copy of `body_len` bytes at `body`.
+ *
+ * Ownership: `*out_message` is the caller's; free with `bc_message_free`.
+ * Errors: `BC_ERR_INVALID_ARG` (NULL, bad UTF-8). Topic and size rules are checked by sends.
+ */
+bc_status bc_message_new(const char *topic,
+                         const uint8_t *body,
+                         size_t body_len,
+                         struct bc_message **out_message,
+                         struct bc_error **err_out);
+
+/**
+ * Sets the message's tag (used for server-side filtering).
+ * Errors: `BC_ERR_INVALID_ARG`.
+ */
+bc_status bc_message_set_tags(struct bc_message *message,
+                              const char *tags,
+                              struct bc_error **err_out);
+
+/**
+ * Sets the message's business keys (space-separated, indexed by the broker).
+ * Errors: `BC_ERR_INVALID_ARG`.
+ */
+bc_status bc_message_set_keys(struct bc_message *message,
+                              const char *keys,
+                              struct bc_error **err_out);
+
+/**
+ * Sets a user property (both strings copied). Names and values may not contain the bytes
+ * 0x01 or 0x02, nor be empty.
+ * Errors: `BC_ERR_INVALID_ARG`.
+ */
+bc_status bc_message_set_property(struct bc_message *message,
+                                  const char *name,
+                                  const char *value,
+                                  struct bc_error **err_out);
+
+/**
+ * Sets the delay level (1..18: 1s 5s 10s 30s 1m 2m … 2h).
+ * Errors: `BC_ERR_INVALID_ARG` for a level outside 1..=18.
+ */
+bc_status bc_message_set_delay_level(struct bc_message *message,
+                                     int32_t level,
+                                     struct bc_error **err_out);
+
+/**
+ * Sets the user flag stored with the message.
+ * Errors: `BC_ERR_INVALID_ARG`.
+ */
+bc_status bc_message_set_flag(struct bc_message *message, int32_t flag, struct bc_error **err_out);
+
+/**
+ * Marks the message as a transaction half message (committed or rolled back later with
+ * `bc_client_end_transaction`, or through the broker's check).
+ * Errors: `BC_ERR_INVALID_ARG`.
+ */
+bc_status bc_message_set_transactional(struct bc_message *message, struct bc_error **err_out);
+
+/**
+ * Frees a message; NULL is ignored. Sends in progress do not need it.
+ */
+void bc_message_free(struct bc_message *message);
+
+/**
+ * Creates a completion queue.
+ *
+ * Ownership: the caller owns `*out` and frees it with `bc_queue_free` (after the clients
+ * that use it, or before: leftover completions are then delivered by `bc_queue_free`).
+ * Thread-safety: any thread. Errors: `BC_ERR_INVALID_ARG`, `BC_ERR_FATAL` (no eventfd).
+ */
+bc_status bc_queue_new(struct bc_queue **out_queue, struct bc_error **err_out);
+
+/**
+ * A non-blocking file descriptor that is readable while completions wait. Poll it for
+ * reading (epoll, libuv `uv_poll`, Go netpoller), then call `bc_queue_dispatch`. Never read,
+ * write or close it yourself. Returns -1 for NULL.
+ *
+ * Ownership: owned by the queue; valid until `bc_queue_free`. Thread-safety: any thread.
+ */
+int32_t bc_queue_fd(const struct bc_queue *queue);
+
+/**
+ * Runs up to `max` queued completions (0 = all queued now) on the calling thread, in
+ * completion order; returns how many ran. Callbacks may call any `bc_*` function,
+ * including blocking ones and `bc_client_free`.
+ *
+ * Thread-safety: any thread; run it from one thread at a time to keep callbacks serial.
+ */
+size_t bc_queue_dispatch(const struct bc_queue *queue, size_t max);
+
+/**
+ * Blocks up to `timeout_ms` (negative: forever) until completions wait or `bc_queue_wakeup`
+ * is called; returns how many wait (0 on timeout or wakeup). For plain threads without a
+ * poll loop.
+ *
+ * Thread-safety: any thread.
+ */
+size_t bc_queue_wait(const struct bc_queue *queue, int32_t timeout_ms);
+
+/**
+ * Wakes every `bc_queue_wait` on this queue (they return the count waiting, maybe 0).
+ *
+ * Thread-safety: any thread.
+ */
+void bc_queue_wakeup(const struct bc_queue *queue);
+
+/**
+ * Completions waiting in the queue.
+ *
+ * Thread-safety: any thread.
+ */
+size_t bc_queue_len(const struct bc_queue *queue);
+
+/**
+ * Sets (or clears, with `cb` NULL) a callback run on the completing library thread each
+ * time the queue goes from empty to non-empty — for loops woken by a thread-safe call such
+ * as `uv_async_send`. It must not block or call back into the library.
+ *
+ * Thread-safety: any thread. Errors: `BC_ERR_INVALID_ARG`.
+ */
+bc_status bc_queue_set_wakeup(const struct bc_queue *queue,
+                              void (*cb)(void*),
+                              void *user_data,
+                              struct bc_error **err_out);
+
+/**
+ * Frees the queue. Completions still queued are delivered first, on the calling thread, so
+ * every accepted operation's callback runs exactly once. Clients created with this queue
+ * keep delivering into it until they are freed: free them first. NULL is ignored.
+ *
+ * Thread-safety: any thread, once, not concurrently with `bc_queue_dispatch`.
+ */
+void bc_queue_free(struct bc_queue *queue);
+
+/**
+ * 0 SEND_OK, 1 FLUSH_DISK_TIMEOUT, 2 FLUSH_SLAVE_TIMEOUT, 3 SLAVE_NOT_AVAILABLE (all four
+ * mean the message was stored); -1 for NULL.
+ */
+int32_t bc_send_result_status(const struct bc_send_result *r);
+
+/**
+ * The client message id (UNIQ_KEY); comma-joined for a batch.
+ * Ownership: borrowed until the result is freed (or the callback returns).
+ */
+const char *bc_send_result_msg_id(const struct bc_send_result *r);
+
+/**
+ * The broker's offset message id (decodes to store host and commit-log offset).
+ * Ownership: borrowed until the result is freed (or the callback returns).
+ */
+const char *bc_send_result_offset_msg_id(const struct bc_send_result *r);
+
+/**
+ * The transaction id of a half message (`""` otherwise).
+ * Ownership: borrowed until the result is freed (or the callback returns).
+ */
+const char *bc_send_result_transaction_id(const struct bc_send_result *r);
+
+/**
+ * The queue the message went to; -1 for NULL.
+ */
+int32_t bc_send_result_queue_id(const struct bc_send_result *r);
+
+/**
+ * The consume-queue offset of the (first) message; -1 for NULL.
+ */
+int64_t bc_send_result_queue_offset(const struct bc_send_result *r);
+
+/**
+ * Frees a result returned by a blocking send; NULL is ignored. Never free the borrowed
+ * result a callback receives.
+ */
+void bc_send_result_free(struct bc_send_result *r);
+
+/**
+ * 0 FOUND, 1 NO_NEW_MSG, 2 NO_MATCHED_MSG, 3 OFFSET_ILLEGAL; -1 for NULL.
+ */
+int32_t bc_batch_status(const struct bc_batch *b);
+
+/**
+ * Where the next pull of this queue should start; -1 for NULL.
+ */
+int64_t bc_batch_next_offset(const struct bc_batch *b);
+
+/**
+ * The queue's smallest stored offset at pull time; -1 for NULL.
+ */
+int64_t bc_batch_min_offset(const struct bc_batch *b);
+
+/**
+ * The queue's next offset to be written at pull time; -1 for NULL.
+ */
+int64_t bc_batch_max_offset(const struct bc_batch *b);
+
+/**
+ * The number of messages in the batch (0 for NULL).
+ */
+size_t bc_batch_len(const struct bc_batch *b);
+
+/**
+ * Fills `*view` with message `index`. Pointers stay valid until `bc_batch_free(b)`.
+ * Errors: `BC_ERR_INVALID_ARG` (NULL, index out of range, `struct_size` too small for the
+ * first fields).
+ */
+bc_status bc_batch_get(const struct bc_batch *b,
+                       size_t index,
+                       struct bc_message_view *view,
+                       struct bc_error **err_out);
+
+/**
+ * The value of property `name` of message `index`, or NULL when absent (or on bad
+ * arguments). Ownership: borrowed until `bc_batch_free(b)`.
+ */
+const char *bc_batch_property(const struct bc_batch *b, size_t index, const char *name);
+
+/**
+ * Frees a batch and every view into it; NULL is ignored.
+ */
+void bc_batch_free(struct bc_batch *b);
+
+/**
+ * A short English description of `status` (any value, known or not).
+ *
+ * Ownership: static string; never free it. Thread-safety: any thread.
+ */
+const char *bc_status_str(int32_t status);
+
+/**
+ * The symbolic name of `status`, e.g. `"BC_ERR_TIMEOUT"`; `"BC_ERR_UNKNOWN"` for values
+ * this library version does not know.
+ *
+ * Ownership: static string; never free it. Thread-safety: any thread.
+ */
+const char *bc_status_name(int32_t status);
 
 /**
  * Returns the library version as `0xMMmmpp` (compare with `BC_VERSION_NUM` to detect a header

@@ -12,6 +12,6 @@ for target in $(cargo +nightly fuzz list); do
     echo "fuzz.sh: $target for ${seconds}s"
     # A crash makes libFuzzer exit non-zero and leaves the input in fuzz/artifacts/.
     cargo +nightly fuzz run "$target" -- -max_total_time="$seconds" -rss_limit_mb=2048 \
-        -max_len=65536 2>&1 | tail -n 5
+        -max_len=65536 2>&1 | tail -n 25
 done
 echo "fuzz.sh: all targets ran ${seconds}s without a crash"

@@ -3,10 +3,15 @@
 
 Usage:
     rmq_probe.py cluster HOST:PORT [--timeout SECONDS]
+    rmq_probe.py brokers HOST:PORT [--timeout SECONDS]
 
-Sends GET_BROKER_CLUSTER_INFO (request code 106) as a JSON-serialized remoting
-frame to a name server and prints the response body (fastjson text; it may
-contain unquoted integer map keys, so it is printed raw, not parsed).
+Both send GET_BROKER_CLUSTER_INFO (request code 106) as a JSON-serialized
+remoting frame to a name server.
+  cluster  prints the response body raw (fastjson text; it may contain unquoted
+           integer map keys such as {0:"127.0.0.1:10911"}).
+  brokers  parses it (quoting those keys first) and prints one line per
+           registered broker address: CLUSTER BROKER_NAME BROKER_ID ADDRESS,
+           sorted; nothing when no broker is registered.
 
 Exit status: 0 = response code 0 (SUCCESS), 1 = network/protocol error,
 2 = usage error, 3 = the server answered with a non-zero response code.
@@ -69,6 +74,59 @@ def request(addr, code, timeout, ext_fields=None, opaque=1):
     return resp_header, body
 
 
+def quote_bare_keys(text):
+    """Quotes fastjson's unquoted integer object keys ({0:"a"} -> {"0":"a"}), outside strings."""
+    out = []
+    i, n = 0, len(text)
+    in_str = False
+    expect_key = False
+    while i < n:
+        c = text[i]
+        if in_str:
+            out.append(c)
+            if c == "\\" and i + 1 < n:
+                out.append(text[i + 1])
+                i += 2
+                continue
+            if c == '"':
+                in_str = False
+            i += 1
+            continue
+        if c == '"':
+            in_str = True
+            expect_key = False
+        elif c in "{,":
+            expect_key = True
+        elif expect_key and (c == "-" or c.isdigit()):
+            j = i + 1
+            while j < n and text[j].isdigit():
+                j += 1
+            k = j
+            while k < n and text[k].isspace():
+                k += 1
+            if k < n and text[k] == ":":
+                out.append('"%s"' % text[i:j])
+                i = j
+                expect_key = False
+                continue
+            expect_key = False
+        elif not c.isspace():
+            expect_key = False
+        out.append(c)
+        i += 1
+    return "".join(out)
+
+
+def broker_lines(body):
+    info = json.loads(quote_bare_keys(body.decode("utf-8")))
+    lines = []
+    for name, data in (info.get("brokerAddrTable") or {}).items():
+        cluster = (data or {}).get("cluster") or "-"
+        for broker_id, addr in ((data or {}).get("brokerAddrs") or {}).items():
+            lines.append("%s %s %s %s" % (cluster, name, broker_id, addr))
+    return sorted(lines)
+
+
 def main(argv):
     args = argv[1:]
     timeout = 3.0
@@ -80,7 +138,7 @@ def main(argv):
             print(__doc__.strip(), file=sys.stderr)
             return 2
         del args[i : i + 2]
-    if len(args) != 2 or args[0] != "cluster":
+    if len(args) != 2 or args[0] not in ("cluster", "brokers"):
         print(__doc__.strip(), file=sys.stderr)
         return 2
     try:
@@ -94,6 +152,15 @@ def main(argv):
             file=sys.stderr,
         )
         return 3
+    if args[0] == "brokers":
+        try:
+            lines = broker_lines(body)
+        except (ValueError, AttributeError) as e:
+            print("rmq_probe: %s: unparsable cluster info: %s" % (args[1], e), file=sys.stderr)
+            return 1
+        for line in lines:
+            print(line)
+        return 0
     sys.stdout.write(body.decode("utf-8", errors="replace"))
     sys.stdout.write("\n")
     return 0

@@ -1,23 +1,51 @@
 #!/usr/bin/env bash
-# Run a real Apache RocketMQ name server + one broker on loopback for integration tests.
+# Run a real Apache RocketMQ name server + one or more brokers on loopback for integration tests.
 #
-# Usage: scripts/rocketmq.sh start|stop|status|logs [VERSION]
+# Usage: scripts/rocketmq.sh start [--brokers N] [VERSION]
+#        scripts/rocketmq.sh stop|status|logs
+#        scripts/rocketmq.sh stop-broker|kill-broker|start-broker a|b
+#
+#   start         (re)start from scratch: fresh store, one name server, N brokers (default 1:
+#                 broker-a only). Waits until the name server's cluster info (code 106) lists every
+#                 broker, prints "rocketmq.sh: brokers: broker-a=127.0.0.1:10911 ..." and writes
+#                 <work>/brokers.env (NAMESRV_ADDR=, BROKER_A_ADDR=, BROKER_B_ADDR=...).
+#   stop          stop every broker of the run and the name server (SIGTERM, SIGKILL after 20 s).
+#   status        list the name server and every broker of the run; exit 3 if one is not running.
+#   logs          tail the process outputs and log files.
+#   stop-broker X graceful stop of broker-X (SIGTERM; SIGKILL only after 20 s); waits until the
+#                 pid is gone and its ports are free. The other broker and the name server stay up.
+#   kill-broker X SIGKILL broker-X; waits until the pid is gone and its ports are free.
+#   start-broker X restart broker-X on its existing store (not wiped) and wait until it booted and
+#                 the name server lists it again ("broker-X ready after N s").
 #
 # The jars come from Maven Central (org.apache.rocketmq:rocketmq-namesrv / rocketmq-broker and
 # their transitive dependencies), cached in <repo>/.cache/rocketmq/<version>/lib/; there is no
 # binary distribution zip involved. See shared/protocol/REMOTING.md §11 for the recipe.
 #
-# Environment (use the same values for start, stop, status and logs):
+# Environment (use the same BC_NAMESRV_PORT / BC_RMQ_WORK for every command of one run; the
+# other commands read the run's ports, version and broker count from <work>/state.env):
 #   BC_RMQ_VERSION        RocketMQ version (a VERSION argument wins; default: DEFAULT_VERSION)
+#   BC_RMQ_BROKERS        number of brokers for start, 1..4 (--brokers wins; default 1). All are
+#                         masters (brokerId 0) of brokerClusterName=DefaultCluster, named
+#                         broker-a, broker-b, ... and registered with the same name server.
 #   BC_NAMESRV_PORT       name server port (default 9876)
-#   BC_BROKER_PORT        broker port (default 10911); the broker also binds BROKER_PORT-2
-#                         ("fast" remoting port) and BROKER_PORT+1 (HA port, all interfaces)
-#                         (4.9.x has no bindAddress setting: all its ports listen on all interfaces)
+#   BC_BROKER_PORT        broker-a's port (default 10911). Broker i (a=0, b=1, ...) listens on
+#                         BROKER_PORT + 10*i, i.e. broker-b on 10921. Each broker also binds its
+#                         port-2 ("fast" remoting port) and port+1 (HA port, all interfaces), so
+#                         broker-a takes 10909/10911/10912 and broker-b 10919/10921/10922: the
+#                         step of 10 keeps them apart. (4.9.x has no bindAddress setting: all
+#                         its ports listen on all interfaces.) Two runs side by side need
+#                         BC_BROKER_PORT values at least 10*N+4 apart (N = the first run's brokers).
 #   BC_RMQ_WORK           work dir for configs, store, logs, pid files
 #                         (default ${TMPDIR:-/tmp}/brokerclient-rmq-<namesrv port>)
-#   BC_RMQ_START_TIMEOUT  seconds to wait for the broker to show up in the name server (default 90)
+#   BC_RMQ_START_TIMEOUT  seconds to wait for start-up / registration (default 90)
 #
-# Exit status: 0 ok; status: 3 when not both processes run; anything else non-zero = failure.
+# Work dir layout: broker-a keeps the single-broker names (broker.conf, broker.pid, broker.out,
+# store/, logs under logs/rocketmqlogs/ next to the name server's); broker-X (X = b, c, d) uses
+# broker-X.conf, broker-X.pid, broker-X.out and its own home broker-X/ (store/, logs/, conf/).
+#
+# Exit status: 0 ok; status: 3 when not every process of the run is running; anything else
+# non-zero = failure.
 set -euo pipefail
 
 # Newest 5.3.x whose whole dependency set Maven Central serves here: 5.3.4 has rocketmq-broker but
@@ -29,15 +57,54 @@ REPO_ROOT=$(cd "$SCRIPT_DIR/.." && pwd)
 PROBE="$SCRIPT_DIR/rmq_probe.py"
 
 CMD=${1:-}
-VERSION=${2:-${BC_RMQ_VERSION:-$DEFAULT_VERSION}}
+[[ $# -gt 0 ]] && shift
+ARG_BROKERS=""
+POSITIONAL=()
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+    --brokers)
+        [[ $# -ge 2 ]] || CMD=usage
+        ARG_BROKERS=${2:-}
+        shift 2 || shift
+        ;;
+    --brokers=*)
+        ARG_BROKERS=${1#--brokers=}
+        shift
+        ;;
+    -h | --help)
+        CMD=usage
+        shift
+        ;;
+    *)
+        POSITIONAL+=("$1")
+        shift
+        ;;
+    esac
+done
+
+MAX_BROKERS=4
+BROKER_LETTERS=(a b c d)
+# Port distance between consecutive brokers: room for port-2 (fast) .. port+1 (HA).
+PORT_STEP=10
+
+case "$CMD" in
+stop-broker | kill-broker | start-broker)
+    TARGET=${POSITIONAL[0]:-}
+    VERSION=${BC_RMQ_VERSION:-$DEFAULT_VERSION}
+    ;;
+*)
+    TARGET=""
+    VERSION=${POSITIONAL[0]:-${BC_RMQ_VERSION:-$DEFAULT_VERSION}}
+    ;;
+esac
+BROKERS=${ARG_BROKERS:-${BC_RMQ_BROKERS:-1}}
 NAMESRV_PORT=${BC_NAMESRV_PORT:-9876}
 BROKER_PORT=${BC_BROKER_PORT:-10911}
-# Fixed offsets keep side-by-side brokers apart: pick BC_BROKER_PORT values at least 4 apart.
-FAST_PORT=$((BROKER_PORT - 2))
-HA_PORT=$((BROKER_PORT + 1))
 WORK=${BC_RMQ_WORK:-${TMPDIR:-/tmp}/brokerclient-rmq-$NAMESRV_PORT}
 START_TIMEOUT=${BC_RMQ_START_TIMEOUT:-90}
 CACHE="$REPO_ROOT/.cache/rocketmq/$VERSION"
+# SIGTERM grace before SIGKILL (5.3.x brokers need ~11 s to flush and stop their services).
+STOP_GRACE=20
 
 NAMESRV_MAIN=org.apache.rocketmq.namesrv.NamesrvStartup
 BROKER_MAIN=org.apache.rocketmq.broker.BrokerStartup
@@ -61,6 +128,7 @@ java_bin() {
 
 now() { date +%s.%N; }
 elapsed_since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+deadline_after() { awk -v a="$1" -v s="$2" 'BEGIN { printf "%d", a + s }'; }
 
 port_in_use() {
     local port=$1
@@ -72,21 +140,90 @@ port_in_use() {
     fi
 }
 
+# A process that exited but was not reaped yet (zombie) counts as gone: its ports are closed.
+pid_alive() {
+    local stat
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+    stat=${stat##*) }
+    [[ "${stat%% *}" != Z ]]
+}
+
+# ---- brokers: letter a, b, ... -> names, files, ports ----------------------------------------
+
+broker_index() {
+    local i
+    for i in "${!BROKER_LETTERS[@]}"; do
+        [[ "${BROKER_LETTERS[$i]}" == "$1" ]] && { echo "$i"; return 0; }
+    done
+    return 1
+}
+# Base name of the .conf/.pid/.out files: broker-a keeps the single-broker names.
+b_file() { if [[ $1 == a ]]; then echo broker; else echo "broker-$1"; fi; }
+b_home() { if [[ $1 == a ]]; then echo "$WORK"; else echo "$WORK/broker-$1"; fi; }
+b_store() { echo "$(b_home "$1")/store"; }
+b_conf() { echo "$WORK/$(b_file "$1").conf"; }
+b_port() { echo $((BROKER_PORT + PORT_STEP * $(broker_index "$1"))); }
+b_addr() { echo "127.0.0.1:$(b_port "$1")"; }
+b_ports() {
+    local p
+    p=$(b_port "$1")
+    echo "$p $((p - 2)) $((p + 1))"
+}
+# The brokers of the run (BROKERS of them).
+run_letters() { echo "${BROKER_LETTERS[@]:0:$BROKERS}"; }
+
 # A pid file alone is not enough: after a reboot or a crash the pid may belong to someone else,
-# and this script must never kill a process it did not start.
+# and this script must never kill a process it did not start. The command line must name the
+# main class and this process's config file.
 pid_of() {
-    local name=$1 pattern=$2 pid
+    local name=$1 main=$2 conf=$3 pid cmdline
     [[ -f "$WORK/$name.pid" ]] || return 1
     pid=$(<"$WORK/$name.pid")
     [[ "$pid" =~ ^[0-9]+$ ]] || return 1
-    local cmdline
+    pid_alive "$pid" || return 1
     # Read into a variable: `tr | grep -q` would fail under pipefail when grep exits early.
     cmdline=$(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline") || return 1
-    [[ "$cmdline" == *"$pattern"* ]] || return 1
+    [[ "$cmdline" == *"$main -c "*"/$conf "* ]] || return 1
     echo "$pid"
 }
-namesrv_pid() { pid_of namesrv "$NAMESRV_MAIN"; }
-broker_pid() { pid_of broker "$BROKER_MAIN"; }
+namesrv_pid() { pid_of namesrv "$NAMESRV_MAIN" namesrv.properties; }
+b_pid() { pid_of "$(b_file "$1")" "$BROKER_MAIN" "$(b_file "$1").conf"; }
+
+# Addresses the name server lists (one per line); fails when it does not answer.
+ns_addrs() {
+    local out
+    out=$(python3 "$PROBE" brokers "127.0.0.1:$NAMESRV_PORT" --timeout 2 2>/dev/null) || return 1
+    awk '{ print $4 }' <<<"$out"
+}
+addr_listed() { [[ $'\n'"$2"$'\n' == *$'\n'"$1"$'\n'* ]]; }
+
+# Ports, version and broker count of the run in WORK (for every command but start).
+load_state() {
+    local f="$WORK/state.env" v
+    [[ -f "$f" ]] || return 0
+    v=$(sed -n 's/^VERSION=//p' "$f")
+    [[ -n "$v" ]] && VERSION=$v
+    v=$(sed -n 's/^NAMESRV_PORT=//p' "$f")
+    [[ -n "$v" ]] && NAMESRV_PORT=$v
+    v=$(sed -n 's/^BROKER_PORT=//p' "$f")
+    [[ -n "$v" ]] && BROKER_PORT=$v
+    # Runs started before multi-broker support have no BROKERS line: one broker.
+    v=$(sed -n 's/^BROKERS=//p' "$f")
+    BROKERS=${v:-1}
+    CACHE="$REPO_ROOT/.cache/rocketmq/$VERSION"
+}
+
+# a|b|broker-a|broker-b -> letter of a broker of this run, or die.
+target_letter() {
+    local l=${1#broker-}
+    [[ -n "$1" ]] || die "which broker? (usage: scripts/rocketmq.sh $CMD a|b)"
+    [[ -f "$WORK/state.env" ]] || die "nothing was started in $WORK (scripts/rocketmq.sh start first)"
+    local i
+    i=$(broker_index "$l") || die "unknown broker '$1' (expected a, b, ...)"
+    ((i < BROKERS)) || die "broker-$l is not part of the run in $WORK (started with $BROKERS" \
+        "broker(s); start more with BC_RMQ_BROKERS=$((i + 1)) scripts/rocketmq.sh start)"
+    echo "$l"
+}
 
 ensure_gitignore() {
     local gi="$REPO_ROOT/.gitignore"
@@ -166,7 +303,7 @@ write_logback() {
 <!-- Generated by scripts/rocketmq.sh: 4.9.x insists on this file under \$ROCKETMQ_HOME/conf. -->
 <configuration>
   <appender name="FILE" class="ch.qos.logback.core.FileAppender">
-    <file>$WORK/logs/rocketmqlogs/$log</file>
+    <file>$log</file>
     <append>true</append>
     <encoder>
       <pattern>%d{yyyy-MM-dd HH:mm:ss.SSS} %-5p [%t] %c{0} - %m%n</pattern>
@@ -180,35 +317,25 @@ write_logback() {
 EOF
 }
 
-prepare_work() {
-    mkdir -p "$WORK"
-    # Only remove what this script creates: BC_RMQ_WORK may point at a directory with other files.
-    rm -rf "$WORK/store" "$WORK/namesrv" "$WORK/logs" "$WORK/conf" "$WORK/tmp"
-    rm -f "$WORK/namesrv.out" "$WORK/broker.out" "$WORK/namesrv.pid" "$WORK/broker.pid"
-    mkdir -p "$WORK/store" "$WORK/namesrv" "$WORK/logs/rocketmqlogs" "$WORK/conf" "$WORK/tmp"
-
-    cat >"$WORK/namesrv.properties" <<EOF
-listenPort=$NAMESRV_PORT
-bindAddress=127.0.0.1
-kvConfigPath=$WORK/namesrv/kvConfig.json
-configStorePath=$WORK/namesrv/namesrv.properties
-EOF
-
+write_broker_conf() {
+    local l=$1 port store
+    port=$(b_port "$l")
+    store=$(b_store "$l")
     # Small mapped files: the defaults (1 GiB commit log, ~420 MB index, 100 MiB timer log) are
     # pre-allocated and would eat disk and page cache on a small CI machine.
-    cat >"$WORK/broker.conf" <<EOF
+    cat >"$(b_conf "$l")" <<EOF
 brokerClusterName=DefaultCluster
-brokerName=broker-a
+brokerName=broker-$l
 brokerId=0
 brokerRole=ASYNC_MASTER
 flushDiskType=ASYNC_FLUSH
 namesrvAddr=127.0.0.1:$NAMESRV_PORT
 brokerIP1=127.0.0.1
 bindAddress=127.0.0.1
-listenPort=$BROKER_PORT
-haListenPort=$HA_PORT
-storePathRootDir=$WORK/store
-storePathCommitLog=$WORK/store/commitlog
+listenPort=$port
+haListenPort=$((port + 1))
+storePathRootDir=$store
+storePathCommitLog=$store/commitlog
 mappedFileSizeCommitLog=67108864
 mappedFileSizeConsumeQueue=600000
 mappedFileSizeTimerLog=8388608
@@ -222,16 +349,47 @@ transactionCheckInterval=1000
 longPollingEnable=true
 waitTimeMillsInSendQueue=1000
 EOF
+}
 
-    write_logback "$WORK/conf/logback_namesrv.xml" namesrv.log
-    write_logback "$WORK/conf/logback_broker.xml" broker.log
+prepare_work() {
+    mkdir -p "$WORK"
+    # Only remove what this script creates: BC_RMQ_WORK may point at a directory with other files.
+    rm -rf "$WORK/store" "$WORK/namesrv" "$WORK/logs" "$WORK/conf" "$WORK/tmp"
+    rm -f "$WORK/namesrv.out" "$WORK/broker.out" "$WORK/namesrv.pid" "$WORK/broker.pid" \
+        "$WORK/brokers.env"
+    local l
+    for l in "${BROKER_LETTERS[@]:1}"; do
+        rm -rf "${WORK:?}/broker-$l"
+        rm -f "$WORK/broker-$l.out" "$WORK/broker-$l.pid" "$WORK/broker-$l.conf"
+    done
+    mkdir -p "$WORK/store" "$WORK/namesrv" "$WORK/logs/rocketmqlogs" "$WORK/conf" "$WORK/tmp"
+
+    cat >"$WORK/namesrv.properties" <<EOF
+listenPort=$NAMESRV_PORT
+bindAddress=127.0.0.1
+kvConfigPath=$WORK/namesrv/kvConfig.json
+configStorePath=$WORK/namesrv/namesrv.properties
+EOF
+    write_logback "$WORK/conf/logback_namesrv.xml" "$WORK/logs/rocketmqlogs/namesrv.log"
+
+    # Each broker has its own home (user.home, ROCKETMQ_HOME): 5.x logs under
+    # ${user.home}/logs/rocketmqlogs, 4.9.x reads $ROCKETMQ_HOME/conf/logback_broker.xml.
+    # broker-a's home is the work dir itself, as in the single-broker layout.
+    local home
+    for l in $(run_letters); do
+        home=$(b_home "$l")
+        mkdir -p "$home/store" "$home/logs/rocketmqlogs" "$home/conf"
+        write_broker_conf "$l"
+        write_logback "$home/conf/logback_broker.xml" "$home/logs/rocketmqlogs/broker.log"
+    done
 
     {
         echo "VERSION=$VERSION"
         echo "NAMESRV_PORT=$NAMESRV_PORT"
         echo "BROKER_PORT=$BROKER_PORT"
-        echo "FAST_PORT=$FAST_PORT"
-        echo "HA_PORT=$HA_PORT"
+        echo "FAST_PORT=$((BROKER_PORT - 2))"
+        echo "HA_PORT=$((BROKER_PORT + 1))"
+        echo "BROKERS=$BROKERS"
     } >"$WORK/state.env"
 }
 
@@ -255,93 +413,168 @@ JVM_COMMON=(
     --add-exports java.base/sun.nio.ch=ALL-UNNAMED
     --add-opens java.base/sun.nio.ch=ALL-UNNAMED
     --add-opens java.base/java.lang=ALL-UNNAMED
+    # The servers accept TLS by default ("permissive") and generate a self-signed certificate
+    # at boot, seconds of CPU on 2 cores. Tests speak plaintext unless they ask for TLS.
+    "-Dtls.server.mode=${BC_RMQ_TLS_MODE:-disabled}"
+)
+BROKER_JVM=(
+    -Xms512m -Xmx512m -XX:MaxDirectMemorySize=512m
+    -Drocketmq.broker.diskSpaceWarningLevelRatio=0.90
+    -Drocketmq.broker.diskSpaceCleanForciblyRatio=0.85
 )
 
+# launch NAME MAIN CONF HOME JVM-ARGS...: output appended to $WORK/NAME.out.
 launch() {
-    local name=$1 main=$2 conf=$3
-    shift 3
+    local name=$1 main=$2 conf=$3 home=$4
+    shift 4
     local java
     java=$(java_bin)
     # setsid: the JVMs must not die with the caller's terminal or process group (CI steps).
     # Neither setsid (not a group leader here) nor nohup forks, so $! is the JVM's pid.
-    ROCKETMQ_HOME="$WORK" setsid nohup "$java" "$@" "${JVM_COMMON[@]}" \
-        -Duser.home="$WORK" -Drocketmq.home.dir="$WORK" -Djava.io.tmpdir="$WORK/tmp" \
+    ROCKETMQ_HOME="$home" setsid nohup "$java" "$@" "${JVM_COMMON[@]}" \
+        -Duser.home="$home" -Drocketmq.home.dir="$home" -Djava.io.tmpdir="$WORK/tmp" \
         -cp "$(classpath "$name")" "$main" -c "$conf" \
-        </dev/null >"$WORK/$name.out" 2>&1 &
+        </dev/null >>"$WORK/$name.out" 2>&1 &
     local pid=$! i
     echo "$pid" >"$WORK/$name.pid"
     # Until the forked shell has exec'd java, /proc/<pid>/cmdline does not name the main class
     # yet, and the liveness checks would take the process for dead.
     for ((i = 0; i < 100; i++)); do
-        pid_of "$name" "$main" >/dev/null && return 0
+        pid_of "$name" "$main" "$(basename "$conf")" >/dev/null && return 0
         [[ -d "/proc/$pid" ]] || return 0
         sleep 0.05
     done
 }
 
-show_logs() {
-    local lines=${1:-60} f
-    for f in "$WORK/namesrv.out" "$WORK/broker.out"; do
-        [[ -f "$f" ]] || continue
-        echo "----- last $lines lines of $f -----"
-        tail -n "$lines" "$f"
-    done
-    if [[ -d "$WORK/logs" ]]; then
-        while IFS= read -r f; do
-            echo "----- last $lines lines of $f -----"
-            tail -n "$lines" "$f"
-        done < <(find "$WORK/logs" -type f -name '*.log' -size +0 | sort)
+# Byte offset in each broker's .out where its current boot began: "boot success" must appear
+# after it, so a name server entry left over from before a restart does not count as ready.
+declare -A BOOT_OFFSET=()
+
+launch_broker() {
+    local l=$1 out
+    out="$WORK/$(b_file "$l").out"
+    if [[ -s "$out" ]]; then
+        echo "===== rocketmq.sh: restarting broker-$l at $(date '+%F %T') =====" >>"$out"
     fi
+    BOOT_OFFSET[$l]=$(stat -c %s "$out" 2>/dev/null || echo 0)
+    launch "$(b_file "$l")" "$BROKER_MAIN" "$(b_conf "$l")" "$(b_home "$l")" "${BROKER_JVM[@]}"
+}
+
+broker_booted() {
+    local l=$1 out content
+    out="$WORK/$(b_file "$l").out"
+    content=$(tail -c +$((${BOOT_OFFSET[$l]:-0} + 1)) "$out" 2>/dev/null) || return 1
+    [[ "$content" == *"boot success"* ]]
+}
+
+show_file_tail() {
+    local lines=$1 f=$2
+    [[ -f "$f" ]] || return 0
+    echo "----- last $lines lines of $f -----"
+    tail -n "$lines" "$f"
+}
+
+show_logs() {
+    local lines=${1:-60} f l
+    show_file_tail "$lines" "$WORK/namesrv.out"
+    for l in "${BROKER_LETTERS[@]}"; do show_file_tail "$lines" "$WORK/$(b_file "$l").out"; done
+    local dirs=()
+    for f in "$WORK/logs" "$WORK"/broker-*/logs; do [[ -d "$f" ]] && dirs+=("$f"); done
+    ((${#dirs[@]} == 0)) && return 0
+    while IFS= read -r f; do
+        show_file_tail "$lines" "$f"
+    done < <(find "${dirs[@]}" -type f -name '*.log' -size +0 | sort)
+}
+
+# One broker's output and its own logs (not the name server's).
+show_broker_logs() {
+    local lines=$1 l=$2 f
+    show_file_tail "$lines" "$WORK/$(b_file "$l").out"
+    [[ -d "$(b_home "$l")/logs" ]] || return 0
+    while IFS= read -r f; do
+        show_file_tail "$lines" "$f"
+    done < <(find "$(b_home "$l")/logs" -type f -name '*.log' ! -name 'namesrv*' -size +0 | sort)
 }
 
 fail_start() {
     echo "rocketmq.sh: error: $*" >&2
     show_logs 60 >&2
-    # A half-started pair would block the ports for the next attempt.
+    # A half-started set would block the ports for the next attempt.
     do_stop >&2 || true
     exit 1
 }
 
-wait_ready() {
-    local t0=$1 deadline out
-    deadline=$(awk -v a="$t0" -v s="$START_TIMEOUT" 'BEGIN { printf "%d", a + s }')
-    local phase=namesrv
+# Waits for the name server to answer; FAIL_REASON and status 1 on failure.
+FAIL_REASON=""
+wait_namesrv() {
+    local t0=$1 deadline
+    deadline=$(deadline_after "$t0" "$START_TIMEOUT")
     while :; do
-        namesrv_pid >/dev/null || fail_start "name server process died during start-up"
-        if [[ $phase == broker ]]; then
-            broker_pid >/dev/null || fail_start "broker process died during start-up"
-            if out=$(python3 "$PROBE" cluster "127.0.0.1:$NAMESRV_PORT" --timeout 2 2>/dev/null) \
-                && [[ "$out" == *"127.0.0.1:$BROKER_PORT"* ]]; then
-                return 0
-            fi
-        elif python3 "$PROBE" cluster "127.0.0.1:$NAMESRV_PORT" --timeout 2 >/dev/null 2>&1; then
-            # The broker registers at boot and then only every 30 s, so it must not start
-            # before the name server answers.
-            say "name server answering on 127.0.0.1:$NAMESRV_PORT after $(elapsed_since "$t0") s; starting broker"
-            launch broker "$BROKER_MAIN" "$WORK/broker.conf" \
-                -Xms512m -Xmx512m -XX:MaxDirectMemorySize=512m \
-                -Drocketmq.broker.diskSpaceWarningLevelRatio=0.90 \
-                -Drocketmq.broker.diskSpaceCleanForciblyRatio=0.85
-            phase=broker
-            continue
-        fi
+        namesrv_pid >/dev/null || { FAIL_REASON="name server process died during start-up"; return 1; }
+        python3 "$PROBE" cluster "127.0.0.1:$NAMESRV_PORT" --timeout 2 >/dev/null 2>&1 && return 0
         if (($(date +%s) >= deadline)); then
-            fail_start "$phase not ready within $START_TIMEOUT s (BC_RMQ_START_TIMEOUT)"
+            FAIL_REASON="name server not ready within $START_TIMEOUT s (BC_RMQ_START_TIMEOUT)"
+            return 1
+        fi
+        sleep 0.5
+    done
+}
+
+# wait_brokers T0 LETTER...: until each broker printed "boot success" (its first registration
+# with the name server is done by then) and the name server's cluster info lists its address.
+# Prints "broker-X ready after N s" for each; FAIL_REASON and status 1 on failure.
+wait_brokers() {
+    local t0=$1
+    shift
+    local pending=("$@") still l addrs deadline
+    deadline=$(deadline_after "$t0" "$START_TIMEOUT")
+    while :; do
+        namesrv_pid >/dev/null || { FAIL_REASON="name server process died"; return 1; }
+        addrs=$(ns_addrs) || addrs=""
+        still=()
+        for l in "${pending[@]}"; do
+            b_pid "$l" >/dev/null || { FAIL_REASON="broker-$l process died during start-up"; return 1; }
+            if broker_booted "$l" && addr_listed "$(b_addr "$l")" "$addrs"; then
+                say "broker-$l ready after $(elapsed_since "$t0") s (pid $(b_pid "$l"), $(b_addr "$l"))"
+            else
+                still+=("$l")
+            fi
+        done
+        ((${#still[@]} == 0)) && return 0
+        pending=("${still[@]}")
+        if (($(date +%s) >= deadline)); then
+            FAIL_REASON="broker(s) ${pending[*]} not booted and listed by the name server within"
+            FAIL_REASON+=" $START_TIMEOUT s (BC_RMQ_START_TIMEOUT)"
+            return 1
         fi
         sleep 0.5
     done
 }
 
 do_start() {
-    if namesrv_pid >/dev/null || broker_pid >/dev/null; then
-        say "already running in $WORK; stopping it first"
-        do_stop
-    fi
-    local p
-    for p in "$NAMESRV_PORT" "$BROKER_PORT" "$FAST_PORT" "$HA_PORT"; do
+    [[ "$BROKERS" =~ ^[0-9]+$ ]] && ((BROKERS >= 1 && BROKERS <= MAX_BROKERS)) \
+        || die "broker count must be 1..$MAX_BROKERS (BC_RMQ_BROKERS / --brokers), got '$BROKERS'"
+    # Stop whatever ran in WORK, with that run's own state (in a subshell: it loads state.env).
+    (
+        load_state
+        running=0
+        namesrv_pid >/dev/null && running=1
+        for l in "${BROKER_LETTERS[@]}"; do b_pid "$l" >/dev/null && running=1; done
+        if ((running)); then
+            say "already running in $WORK; stopping it first"
+            do_stop
+        fi
+    )
+    local p l ports=("$NAMESRV_PORT") desc=""
+    for l in $(run_letters); do
+        # shellcheck disable=SC2207
+        ports+=($(b_ports "$l"))
+        desc+=", broker-$l $(b_addr "$l") (fast $(($(b_port "$l") - 2)), HA $(($(b_port "$l") + 1)))"
+    done
+    for p in "${ports[@]}"; do
         if port_in_use "$p"; then
             die "port $p is already in use by a process this script did not start" \
-                "(ports needed: namesrv $NAMESRV_PORT, broker $BROKER_PORT, fast $FAST_PORT, HA $HA_PORT;" \
+                "(ports needed: namesrv $NAMESRV_PORT, brokers ${ports[*]:1};" \
                 "set BC_NAMESRV_PORT / BC_BROKER_PORT)"
         fi
     done
@@ -350,78 +583,208 @@ do_start() {
     resolve_jars
     prepare_work
     check_disk
-    say "starting RocketMQ $VERSION: namesrv 127.0.0.1:$NAMESRV_PORT, broker 127.0.0.1:$BROKER_PORT" \
-        "(fast $FAST_PORT, HA $HA_PORT), work dir $WORK"
+    say "starting RocketMQ $VERSION: namesrv 127.0.0.1:$NAMESRV_PORT$desc, work dir $WORK"
     local t0
     t0=$(now)
-    launch namesrv "$NAMESRV_MAIN" "$WORK/namesrv.properties" -Xms256m -Xmx256m
-    wait_ready "$t0"
-    say "broker ready after $(elapsed_since "$t0") s (namesrv pid $(namesrv_pid), broker pid $(broker_pid))"
+    launch namesrv "$NAMESRV_MAIN" "$WORK/namesrv.properties" "$WORK" -Xms256m -Xmx256m
+    # A broker registers at boot and then only every 30 s, so it must not start before the name
+    # server answers. All brokers then boot at once: their start-ups overlap.
+    wait_namesrv "$t0" || fail_start "$FAIL_REASON"
+    say "name server answering on 127.0.0.1:$NAMESRV_PORT after $(elapsed_since "$t0") s;" \
+        "starting $(run_letters | sed 's/\([a-z]\)/broker-\1/g; s/ /, /g')"
+    # shellcheck disable=SC2046
+    for l in $(run_letters); do launch_broker "$l"; done
+    # shellcheck disable=SC2046
+    wait_brokers "$t0" $(run_letters) || fail_start "$FAIL_REASON"
+
+    local pids="namesrv pid $(namesrv_pid)" list="" envf="$WORK/brokers.env"
+    {
+        echo "NAMESRV_ADDR=127.0.0.1:$NAMESRV_PORT"
+        for l in $(run_letters); do
+            pids+=", broker-$l pid $(b_pid "$l")"
+            list+=" broker-$l=$(b_addr "$l")"
+            echo "BROKER_${l^^}_ADDR=$(b_addr "$l")"
+        done
+    } >"$envf.tmp"
+    mv "$envf.tmp" "$envf"
+    if ((BROKERS == 1)); then
+        say "broker ready after $(elapsed_since "$t0") s ($pids)"
+    else
+        say "$BROKERS brokers ready after $(elapsed_since "$t0") s ($pids)"
+    fi
+    say "brokers:$list"
 }
 
-# SIGTERM lets the broker flush its store; 5.3.x needs ~11 s for that (its services stop one by
-# one), the name server ~6 s. Both get the signal at once so the waits overlap; the broker
-# unregisters from the name server first thing, before the name server is gone.
+# wait_gone SECONDS PID...: until no pid is alive; fails when some still are.
+wait_gone() {
+    local secs=$1 i pid alive
+    shift
+    for ((i = 0; i < secs * 4; i++)); do
+        alive=0
+        for pid in "$@"; do pid_alive "$pid" && alive=1; done
+        ((alive)) || return 0
+        sleep 0.25
+    done
+    return 1
+}
+
+# wait_ports_free SECONDS PORT...: prints the ports still in use and fails, if any.
+wait_ports_free() {
+    local secs=$1 i p busy
+    shift
+    for ((i = 0; i <= secs * 4; i++)); do
+        busy=()
+        for p in "$@"; do port_in_use "$p" && busy+=("$p"); done
+        ((${#busy[@]} == 0)) && return 0
+        sleep 0.25
+    done
+    echo "${busy[*]}"
+    return 1
+}
+
+# SIGTERM lets a broker flush its store; 5.3.x needs ~11 s for that (its services stop one by
+# one), the name server ~6 s. All get the signal at once so the waits overlap; the brokers
+# unregister from the name server first thing, before the name server is gone.
 do_stop() {
-    # Ports come from the state of the run being stopped, not from the current environment.
-    local ns=$NAMESRV_PORT bp=$BROKER_PORT fp=$FAST_PORT hp=$HA_PORT
-    if [[ -f "$WORK/state.env" ]]; then
-        ns=$(sed -n 's/^NAMESRV_PORT=//p' "$WORK/state.env")
-        bp=$(sed -n 's/^BROKER_PORT=//p' "$WORK/state.env")
-        fp=$(sed -n 's/^FAST_PORT=//p' "$WORK/state.env")
-        hp=$(sed -n 's/^HA_PORT=//p' "$WORK/state.env")
-    fi
-    local pids=() pid name
-    for name in broker namesrv; do
-        if pid=$("${name}_pid"); then
-            say "stopping $name (pid $pid)"
+    # Ports and broker count come from the state of the run being stopped, not the environment.
+    load_state
+    local pids=() pid l
+    # Every letter, not only the run's: a pid file left by an earlier run with more brokers.
+    for l in "${BROKER_LETTERS[@]}"; do
+        if pid=$(b_pid "$l"); then
+            say "stopping broker-$l (pid $pid)"
             kill -TERM "$pid" 2>/dev/null || true
             pids+=("$pid")
         fi
     done
+    if pid=$(namesrv_pid); then
+        say "stopping namesrv (pid $pid)"
+        kill -TERM "$pid" 2>/dev/null || true
+        pids+=("$pid")
+    fi
+    local pidfiles=("$WORK/namesrv.pid")
+    for l in "${BROKER_LETTERS[@]}"; do pidfiles+=("$WORK/$(b_file "$l").pid"); done
     if ((${#pids[@]} == 0)); then
-        rm -f "$WORK/broker.pid" "$WORK/namesrv.pid"
+        rm -f "${pidfiles[@]}"
         say "not running (work dir $WORK)"
         return 0
     fi
-    local i alive
-    for ((i = 0; i < 80; i++)); do
-        alive=()
-        for pid in "${pids[@]}"; do [[ -d "/proc/$pid" ]] && alive+=("$pid"); done
-        ((${#alive[@]} == 0)) && break
-        if ((i == 40)); then
-            say "pid(s) ${alive[*]} still alive after 20 s; sending SIGKILL"
-            kill -KILL "${alive[@]}" 2>/dev/null || true
-        fi
-        sleep 0.5
-    done
-    rm -f "$WORK/broker.pid" "$WORK/namesrv.pid"
-    local p
-    for p in $ns $bp $fp $hp; do
-        for ((i = 0; i < 40; i++)); do
-            port_in_use "$p" || break
-            sleep 0.25
-        done
-        if port_in_use "$p"; then say "warning: port $p still in use after stop"; fi
-    done
+    if ! wait_gone "$STOP_GRACE" "${pids[@]}"; then
+        local alive=()
+        for pid in "${pids[@]}"; do pid_alive "$pid" && alive+=("$pid"); done
+        say "pid(s) ${alive[*]} still alive after $STOP_GRACE s; sending SIGKILL"
+        kill -KILL "${alive[@]}" 2>/dev/null || true
+        wait_gone "$STOP_GRACE" "${alive[@]}" || say "warning: pid(s) ${alive[*]} did not exit"
+    fi
+    rm -f "${pidfiles[@]}"
+    local ports=("$NAMESRV_PORT") busy
+    # shellcheck disable=SC2207
+    for l in $(run_letters); do ports+=($(b_ports "$l")); done
+    if ! busy=$(wait_ports_free 10 "${ports[@]}"); then
+        say "warning: port(s) $busy still in use after stop"
+    fi
     say "stopped"
 }
 
+# stop_one_broker LETTER TERM|KILL
+stop_one_broker() {
+    local l=$1 sig=$2 pid t0 busy
+    local verb=stopped
+    [[ $sig == KILL ]] && verb=killed
+    if ! pid=$(b_pid "$l"); then
+        rm -f "$WORK/$(b_file "$l").pid"
+        say "broker-$l not running (work dir $WORK)"
+    else
+        t0=$(now)
+        if [[ $sig == TERM ]]; then
+            say "stopping broker-$l (pid $pid, SIGTERM)"
+            kill -TERM "$pid" 2>/dev/null || true
+            if ! wait_gone "$STOP_GRACE" "$pid"; then
+                say "broker-$l (pid $pid) still alive after $STOP_GRACE s; sending SIGKILL"
+                kill -KILL "$pid" 2>/dev/null || true
+                verb=killed
+                wait_gone 10 "$pid" || die "broker-$l (pid $pid) did not exit after SIGKILL"
+            fi
+        else
+            say "killing broker-$l (pid $pid, SIGKILL)"
+            kill -KILL "$pid" 2>/dev/null || true
+            wait_gone 10 "$pid" || die "broker-$l (pid $pid) did not exit after SIGKILL"
+        fi
+        rm -f "$WORK/$(b_file "$l").pid"
+        # shellcheck disable=SC2046
+        busy=$(wait_ports_free 10 $(b_ports "$l")) \
+            || die "broker-$l (pid $pid) exited but port(s) $busy are still in use"
+        say "broker-$l $verb after $(elapsed_since "$t0") s; ports $(b_ports "$l" | tr ' ' ',') free"
+    fi
+    # What the name server shows now (it drops a broker when the broker unregisters, when its
+    # connection closes, or after 120 s without a registration).
+    local addrs
+    if namesrv_pid >/dev/null && addrs=$(ns_addrs); then
+        if addr_listed "$(b_addr "$l")" "$addrs"; then
+            say "the name server still lists broker-$l ($(b_addr "$l")) for now"
+        else
+            say "the name server no longer lists broker-$l"
+        fi
+    fi
+}
+
+do_start_broker() {
+    local l=$1 pid p addrs
+    namesrv_pid >/dev/null \
+        || die "the name server of $WORK is not running (start everything with: scripts/rocketmq.sh start)"
+    [[ -f "$(b_conf "$l")" && -d "$(b_store "$l")" ]] \
+        || die "broker-$l has no config or store in $WORK (scripts/rocketmq.sh start first)"
+    if pid=$(b_pid "$l"); then
+        if addrs=$(ns_addrs) && addr_listed "$(b_addr "$l")" "$addrs"; then
+            say "broker-$l already running (pid $pid) and listed by the name server"
+            return 0
+        fi
+        say "broker-$l already running (pid $pid); waiting for the name server to list it"
+        wait_brokers "$(now)" "$l" || die "$FAIL_REASON"
+        return 0
+    fi
+    # shellcheck disable=SC2046
+    for p in $(b_ports "$l"); do
+        port_in_use "$p" && die "port $p of broker-$l is in use by a process this script did not start"
+    done
+    command -v python3 >/dev/null 2>&1 || die "python3 not found (needed for the readiness probe)"
+    resolve_jars
+    check_disk
+    say "starting broker-$l on $(b_addr "$l") with its existing store $(b_store "$l")"
+    local t0
+    t0=$(now)
+    launch_broker "$l"
+    if ! wait_brokers "$t0" "$l"; then
+        echo "rocketmq.sh: error: $FAIL_REASON" >&2
+        show_broker_logs 60 "$l" >&2
+        # Only this broker: the name server and the other brokers keep running.
+        stop_one_broker "$l" TERM >&2 || true
+        exit 1
+    fi
+}
+
 do_status() {
-    local rc=0 pid v=""
-    [[ -f "$WORK/state.env" ]] && v=$(sed -n 's/^VERSION=//p' "$WORK/state.env")
+    load_state
+    local rc=0 pid l addrs="" listed
     if pid=$(namesrv_pid); then
-        say "namesrv running (pid $pid, port $NAMESRV_PORT${v:+, version $v})"
+        say "namesrv running (pid $pid, port $NAMESRV_PORT, version $VERSION)"
+        addrs=$(ns_addrs) || addrs=""
     else
         say "namesrv not running"
         rc=3
     fi
-    if pid=$(broker_pid); then
-        say "broker running (pid $pid, port $BROKER_PORT${v:+, version $v})"
-    else
-        say "broker not running"
-        rc=3
-    fi
+    for l in "${BROKER_LETTERS[@]}"; do
+        local in_run=0
+        (($(broker_index "$l") < BROKERS)) && in_run=1
+        if pid=$(b_pid "$l"); then
+            listed="not listed by the name server"
+            addr_listed "$(b_addr "$l")" "$addrs" && listed="listed by the name server"
+            say "broker-$l running (pid $pid, $(b_addr "$l"), version $VERSION, $listed)"
+        elif ((in_run)); then
+            say "broker-$l not running ($(b_addr "$l"))"
+            rc=3
+        fi
+    done
     return $rc
 }
 
@@ -429,6 +792,18 @@ case "$CMD" in
 start) do_start ;;
 stop) do_stop ;;
 status) do_status || exit $? ;;
-logs) show_logs 60 ;;
+logs)
+    load_state
+    show_logs 60
+    ;;
+stop-broker | kill-broker | start-broker)
+    load_state
+    letter=$(target_letter "$TARGET")
+    case "$CMD" in
+    stop-broker) stop_one_broker "$letter" TERM ;;
+    kill-broker) stop_one_broker "$letter" KILL ;;
+    start-broker) do_start_broker "$letter" ;;
+    esac
+    ;;
 *) usage ;;
 esac

@@ -2,9 +2,24 @@
 //!
 //! Layers, each importing only from those above it in this list:
 //! - [`protocol`]: the pure codec (frames, headers, messages, bodies);
+//! - [`error`]: the error model shared by the layers below;
+//! - [`transport`]: connections, the in-flight table, the library runtime;
+//! - [`client`]: `AsyncBrokerClient` / `BrokerClient`, every operation on one broker;
+//! - [`manager`]: `AsyncBrokerManager` / `BrokerManager`, pools, health, discovery;
 //! - `ffi`: the C ABI, the only place with `unsafe`.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
+pub mod client;
+pub mod error;
 pub mod ffi;
+pub mod manager;
 pub mod protocol;
+pub mod transport;
+
+pub use client::{AsyncBrokerClient, BrokerClient, ClientConfig};
+pub use error::{BrokerError, Result};
+pub use manager::{AsyncBrokerManager, BrokerManager, ManagerConfig};
+
+#[cfg(feature = "mock")]
+pub mod mock;

@@ -10,10 +10,7 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let bytes = Bytes::copy_from_slice(data);
-    let opts = DecodeOptions {
-        max_body_size: 1 << 20,
-        ..DecodeOptions::default()
-    };
+    let opts = DecodeOptions::default().with_max_body_size(1 << 20);
     let _ = decode_stored_messages(bytes.clone(), &opts);
     let _ = decode_batch_body(bytes);
     let _ = Properties::decode(data);

@@ -1,3 +1,21 @@
 //! The C ABI. Everything `extern "C"` lives below this module, and so does every `unsafe`.
+//!
+//! Conventions (as rustls-ffi and librdkafka): opaque handles; every fallible function returns
+//! a `bc_status` and takes an optional `bc_error **err_out` last, written only on failure;
+//! out-parameters are written only on success; input strings are copied before return.
 
+#![allow(non_camel_case_types)]
+// `extern "C"` functions take raw pointers from C by design; marking them `unsafe fn` tells
+// C callers nothing. Each dereference carries its own SAFETY comment instead (as rustls-ffi).
+#![allow(clippy::not_unsafe_ptr_arg_deref)]
+
+mod boundary;
+pub mod client;
+pub mod config;
+pub mod error;
+pub mod message;
+mod pending;
+pub mod queue;
+pub mod result;
+pub mod status;
 pub mod version;

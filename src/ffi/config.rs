@@ -1,0 +1,235 @@
+//! `bc_config`: string key/value settings, copied by every constructor (never consumed).
+
+use std::collections::BTreeMap;
+use std::ffi::c_char;
+use std::time::Duration;
+
+use super::boundary::{call, out, str_arg};
+use super::error::bc_error;
+use super::status::bc_status;
+use crate::manager::ManagerConfig;
+use crate::protocol::{LanguageCode, SerializeType};
+
+/// Settings for `bc_client_new` and `bc_manager_new`. Keys (values are strings):
+///
+/// | key | default | meaning |
+/// |---|---|---|
+/// | `request.timeout.ms` | 3000 | deadline of each operation (connect + write + wait) |
+/// | `connect.timeout.ms` | 3000 | cap on establishing a connection |
+/// | `max.in.flight` | 4096 | requests per connection before `BC_ERR_WOULD_BLOCK` |
+/// | `max.frame.bytes` | 16777216 | largest frame accepted |
+/// | `max.body.bytes` | 4194304 | largest message body (or batch) sent |
+/// | `header.serializer` | json | `json` or `rocketmq` (binary) |
+/// | `language` | JAVA | LanguageCode sent (JAVA, RUST, GO, CPP, …) |
+/// | `client.id` | derived | `ip@instance` |
+/// | `instance.name` | `<pid>#<nanos>` | instance part of the client id |
+/// | `pool.size` | 5 | manager: connections per broker |
+/// | `max.consecutive.failures` | 3 | manager: failures before a broker is marked down |
+/// | `probe.backoff.initial.ms` / `probe.backoff.max.ms` | 200 / 5000 | manager: probe back-off |
+/// | `route.refresh.ms` | 30000 | manager: name-server refresh period |
+pub struct bc_config {
+    values: BTreeMap<String, String>,
+}
+
+const KEYS: &[&str] = &[
+    "request.timeout.ms",
+    "connect.timeout.ms",
+    "max.in.flight",
+    "max.frame.bytes",
+    "max.body.bytes",
+    "header.serializer",
+    "language",
+    "client.id",
+    "instance.name",
+    "pool.size",
+    "max.consecutive.failures",
+    "probe.backoff.initial.ms",
+    "probe.backoff.max.ms",
+    "route.refresh.ms",
+];
+
+fn parse<T: std::str::FromStr>(key: &str, v: &str) -> Result<T, bc_error> {
+    v.trim()
+        .parse()
+        .map_err(|_| bc_error::invalid_arg(&format!("`{key}`: {v:?} is not a valid number")))
+}
+
+fn millis(key: &str, v: &str) -> Result<Duration, bc_error> {
+    let ms: u64 = parse(key, v)?;
+    if ms == 0 {
+        return Err(bc_error::invalid_arg(&format!("`{key}` must be positive")));
+    }
+    Ok(Duration::from_millis(ms))
+}
+
+fn validate(key: &str, v: &str) -> Result<(), bc_error> {
+    let mut c = ManagerConfig::default();
+    apply(&mut c, key, v)
+}
+
+fn apply(c: &mut ManagerConfig, key: &str, v: &str) -> Result<(), bc_error> {
+    let t = &mut c.client.transport;
+    match key {
+        "request.timeout.ms" => t.request_timeout = millis(key, v)?,
+        "connect.timeout.ms" => t.connect_timeout = millis(key, v)?,
+        "max.in.flight" => t.max_in_flight = parse::<usize>(key, v)?.max(1),
+        "max.frame.bytes" => t.max_frame_len = parse(key, v)?,
+        "max.body.bytes" => c.client.max_body_size = parse(key, v)?,
+        "header.serializer" => {
+            t.serialize_type = match v.to_ascii_lowercase().as_str() {
+                "json" => SerializeType::Json,
+                "rocketmq" | "binary" => SerializeType::RocketMq,
+                _ => {
+                    return Err(bc_error::invalid_arg(&format!(
+                        "`{key}`: {v:?} is not json or rocketmq"
+                    )))
+                }
+            }
+        }
+        "language" => match LanguageCode::from_name(&v.to_ascii_uppercase()) {
+            LanguageCode::Unknown(_) => {
+                return Err(bc_error::invalid_arg(&format!(
+                    "`{key}`: unknown language {v:?}"
+                )))
+            }
+            l => t.language = l,
+        },
+        "client.id" => c.client.client_id = Some(v.to_owned()),
+        "instance.name" => c.client.instance_name = Some(v.to_owned()),
+        "pool.size" => c.connection_pool_size = parse::<usize>(key, v)?.max(1),
+        "max.consecutive.failures" => c.max_consecutive_failures = parse::<u32>(key, v)?.max(1),
+        "probe.backoff.initial.ms" => c.probe_initial_backoff = millis(key, v)?,
+        "probe.backoff.max.ms" => c.probe_max_backoff = millis(key, v)?,
+        "route.refresh.ms" => c.route_refresh_interval = millis(key, v)?,
+        _ => {
+            return Err(bc_error::invalid_arg(&format!(
+                "unknown configuration key {key:?}"
+            )))
+        }
+    }
+    Ok(())
+}
+
+impl bc_config {
+    pub(crate) fn manager_config(&self) -> ManagerConfig {
+        let mut c = ManagerConfig::default();
+        for (k, v) in &self.values {
+            // Validated by bc_config_set.
+            let _ = apply(&mut c, k, v);
+        }
+        c
+    }
+}
+
+/// The configuration a NULL `bc_config` stands for.
+pub(crate) fn or_default(cfg: *const bc_config) -> ManagerConfig {
+    // SAFETY: NULL or a live config per the contract.
+    unsafe { cfg.as_ref() }.map_or_else(ManagerConfig::default, bc_config::manager_config)
+}
+
+/// Creates an empty configuration (every key at its default).
+///
+/// Ownership: the caller owns `*out_config`; free it with `bc_config_free` (any time:
+/// constructors copy it). Thread-safety: a config is not thread-safe; share it read-only.
+/// Errors: `BC_ERR_INVALID_ARG`.
+#[no_mangle]
+pub extern "C" fn bc_config_new(
+    out_config: *mut *mut bc_config,
+    err_out: *mut *mut bc_error,
+) -> bc_status {
+    call(err_out, || {
+        let raw = Box::into_raw(Box::new(bc_config {
+            values: BTreeMap::new(),
+        }));
+        out(out_config, "out_config", raw).inspect_err(|_| {
+            // SAFETY: just made, not handed out.
+            drop(unsafe { Box::from_raw(raw) });
+        })
+    })
+}
+
+/// Sets `key` to `value` (both copied). An unknown key or a bad value is
+/// `BC_ERR_INVALID_ARG` and changes nothing.
+///
+/// Thread-safety: not concurrently with other use of the same config.
+#[no_mangle]
+pub extern "C" fn bc_config_set(
+    config: *mut bc_config,
+    key: *const c_char,
+    value: *const c_char,
+    err_out: *mut *mut bc_error,
+) -> bc_status {
+    call(err_out, || {
+        // SAFETY: NULL or a live config owned by the caller.
+        let cfg =
+            unsafe { config.as_mut() }.ok_or_else(|| bc_error::invalid_arg("`config` is NULL"))?;
+        let key = str_arg(key, "key")?;
+        let value = str_arg(value, "value")?;
+        if !KEYS.contains(&key) {
+            return Err(bc_error::invalid_arg(&format!(
+                "unknown configuration key {key:?}"
+            )));
+        }
+        validate(key, value)?;
+        cfg.values.insert(key.to_owned(), value.to_owned());
+        Ok(())
+    })
+}
+
+/// Frees a configuration; NULL is ignored.
+///
+/// Thread-safety: once, when no other thread uses it.
+#[no_mangle]
+pub extern "C" fn bc_config_free(config: *mut bc_config) {
+    if !config.is_null() {
+        // SAFETY: from bc_config_new, freed once.
+        drop(unsafe { Box::from_raw(config) });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn set_validates_keys_and_values() {
+        let mut cfg = std::ptr::null_mut();
+        assert_eq!(
+            bc_config_new(&mut cfg, std::ptr::null_mut()),
+            bc_status::BC_OK
+        );
+        let ok = |k: &std::ffi::CStr, v: &std::ffi::CStr| {
+            bc_config_set(cfg, k.as_ptr(), v.as_ptr(), std::ptr::null_mut())
+        };
+        assert_eq!(ok(c"request.timeout.ms", c"1500"), bc_status::BC_OK);
+        assert_eq!(ok(c"header.serializer", c"rocketmq"), bc_status::BC_OK);
+        assert_eq!(ok(c"pool.size", c"2"), bc_status::BC_OK);
+        assert_eq!(ok(c"language", c"rust"), bc_status::BC_OK);
+        let mut err = std::ptr::null_mut();
+        assert_eq!(
+            bc_config_set(cfg, c"nope".as_ptr(), c"1".as_ptr(), &mut err),
+            bc_status::BC_ERR_INVALID_ARG
+        );
+        let msg = unsafe { std::ffi::CStr::from_ptr(super::super::error::bc_error_message(err)) };
+        assert!(msg.to_str().unwrap().contains("nope"));
+        super::super::error::bc_error_free(err);
+        assert_eq!(
+            ok(c"request.timeout.ms", c"abc"),
+            bc_status::BC_ERR_INVALID_ARG
+        );
+        assert_eq!(
+            bc_config_set(cfg, std::ptr::null(), c"1".as_ptr(), std::ptr::null_mut()),
+            bc_status::BC_ERR_INVALID_ARG
+        );
+        let m = unsafe { &*cfg }.manager_config();
+        assert_eq!(
+            m.client.transport.request_timeout,
+            Duration::from_millis(1500)
+        );
+        assert_eq!(m.client.transport.serialize_type, SerializeType::RocketMq);
+        assert_eq!(m.client.transport.language, LanguageCode::Rust);
+        assert_eq!(m.connection_pool_size, 2);
+        bc_config_free(cfg);
+        bc_config_free(std::ptr::null_mut());
+    }
+}

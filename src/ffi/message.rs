@@ -1,0 +1,165 @@
+//! `bc_message`: an outgoing message, built by the caller and copied by every send.
+
+use std::ffi::c_char;
+
+use bytes::Bytes;
+
+use super::boundary::{arg, bytes_arg, call, out, str_arg};
+use super::error::bc_error;
+use super::status::bc_status;
+use crate::protocol::message::Message;
+use crate::protocol::properties::validate_property;
+
+/// A message to send. Not thread-safe while being built; sends only read it (and copy what
+/// they need before returning), so a built message may be sent from several threads.
+pub struct bc_message {
+    pub(crate) msg: Message,
+}
+
+fn message_mut<'a>(m: *mut bc_message) -> Result<&'a mut bc_message, bc_error> {
+    // SAFETY: NULL or a live message owned by the caller, not used concurrently.
+    unsafe { m.as_mut() }.ok_or_else(|| bc_error::invalid_arg("`message` is NULL"))
+}
+
+/// Creates a message for `topic` with a copy of `body_len` bytes at `body`.
+///
+/// Ownership: `*out_message` is the caller's; free with `bc_message_free`.
+/// Errors: `BC_ERR_INVALID_ARG` (NULL, bad UTF-8). Topic and size rules are checked by sends.
+#[no_mangle]
+pub extern "C" fn bc_message_new(
+    topic: *const c_char,
+    body: *const u8,
+    body_len: usize,
+    out_message: *mut *mut bc_message,
+    err_out: *mut *mut bc_error,
+) -> bc_status {
+    call(err_out, || {
+        let topic = str_arg(topic, "topic")?;
+        let body = bytes_arg(body, body_len, "body")?;
+        let raw = Box::into_raw(Box::new(bc_message {
+            msg: Message::new(topic, Bytes::copy_from_slice(body)),
+        }));
+        out(out_message, "out_message", raw).inspect_err(|_| {
+            // SAFETY: just made, not handed out.
+            drop(unsafe { Box::from_raw(raw) });
+        })
+    })
+}
+
+/// Sets the message's tag (used for server-side filtering).
+/// Errors: `BC_ERR_INVALID_ARG`.
+#[no_mangle]
+pub extern "C" fn bc_message_set_tags(
+    message: *mut bc_message,
+    tags: *const c_char,
+    err_out: *mut *mut bc_error,
+) -> bc_status {
+    call(err_out, || {
+        let m = message_mut(message)?;
+        let tags = str_arg(tags, "tags")?;
+        validate_property("TAGS", tags).map_err(|e| bc_error::invalid_arg(&e.to_string()))?;
+        m.msg.set_tags(tags);
+        Ok(())
+    })
+}
+
+/// Sets the message's business keys (space-separated, indexed by the broker).
+/// Errors: `BC_ERR_INVALID_ARG`.
+#[no_mangle]
+pub extern "C" fn bc_message_set_keys(
+    message: *mut bc_message,
+    keys: *const c_char,
+    err_out: *mut *mut bc_error,
+) -> bc_status {
+    call(err_out, || {
+        let m = message_mut(message)?;
+        let keys = str_arg(keys, "keys")?;
+        validate_property("KEYS", keys).map_err(|e| bc_error::invalid_arg(&e.to_string()))?;
+        m.msg.set_keys(keys.split(' ').filter(|k| !k.is_empty()));
+        Ok(())
+    })
+}
+
+/// Sets a user property (both strings copied). Names and values may not contain the bytes
+/// 0x01 or 0x02, nor be empty.
+/// Errors: `BC_ERR_INVALID_ARG`.
+#[no_mangle]
+pub extern "C" fn bc_message_set_property(
+    message: *mut bc_message,
+    name: *const c_char,
+    value: *const c_char,
+    err_out: *mut *mut bc_error,
+) -> bc_status {
+    call(err_out, || {
+        let m = message_mut(message)?;
+        let name = str_arg(name, "name")?;
+        let value = str_arg(value, "value")?;
+        validate_property(name, value).map_err(|e| bc_error::invalid_arg(&e.to_string()))?;
+        m.msg.properties.insert(name, value);
+        Ok(())
+    })
+}
+
+/// Sets the delay level (1..18: 1s 5s 10s 30s 1m 2m … 2h).
+/// Errors: `BC_ERR_INVALID_ARG` for a level outside 1..=18.
+#[no_mangle]
+pub extern "C" fn bc_message_set_delay_level(
+    message: *mut bc_message,
+    level: i32,
+    err_out: *mut *mut bc_error,
+) -> bc_status {
+    call(err_out, || {
+        let m = message_mut(message)?;
+        if !(1..=18).contains(&level) {
+            return Err(bc_error::invalid_arg(&format!(
+                "delay level {level} is outside 1..=18"
+            )));
+        }
+        m.msg.set_delay_level(level);
+        Ok(())
+    })
+}
+
+/// Sets the user flag stored with the message.
+/// Errors: `BC_ERR_INVALID_ARG`.
+#[no_mangle]
+pub extern "C" fn bc_message_set_flag(
+    message: *mut bc_message,
+    flag: i32,
+    err_out: *mut *mut bc_error,
+) -> bc_status {
+    call(err_out, || {
+        message_mut(message)?.msg.flag = flag;
+        Ok(())
+    })
+}
+
+/// Marks the message as a transaction half message (committed or rolled back later with
+/// `bc_client_end_transaction`, or through the broker's check).
+/// Errors: `BC_ERR_INVALID_ARG`.
+#[no_mangle]
+pub extern "C" fn bc_message_set_transactional(
+    message: *mut bc_message,
+    err_out: *mut *mut bc_error,
+) -> bc_status {
+    call(err_out, || {
+        message_mut(message)?
+            .msg
+            .properties
+            .insert(crate::protocol::properties::keys::TRAN_MSG, "true");
+        Ok(())
+    })
+}
+
+/// Frees a message; NULL is ignored. Sends in progress do not need it.
+#[no_mangle]
+pub extern "C" fn bc_message_free(message: *mut bc_message) {
+    if !message.is_null() {
+        // SAFETY: from bc_message_new, freed once.
+        drop(unsafe { Box::from_raw(message) });
+    }
+}
+
+pub(crate) fn message_arg<'a>(m: *const bc_message) -> Result<&'a Message, bc_error> {
+    arg(m, "message").map(|m| &m.msg)
+}

@@ -1,0 +1,160 @@
+//! Accepted asynchronous operations of one handle: each completes exactly once — with its
+//! result, or `BC_ERR_CANCELLED` when the handle closes first — through a callback run on a
+//! library thread or queued on a `bc_queue`.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+
+use super::error::bc_error;
+use super::queue::Queue;
+use super::status::bc_status;
+use crate::error::BrokerError;
+use crate::transport::runtime::runtime;
+
+const OPEN: u8 = 0;
+const CLOSING: u8 = 1;
+const CLOSED: u8 = 2;
+
+/// A caller's `void *user_data`, carried to the completing thread untouched.
+#[derive(Clone, Copy)]
+pub(crate) struct UserData(pub usize);
+
+impl UserData {
+    pub fn ptr(self) -> *mut std::ffi::c_void {
+        self.0 as *mut std::ffi::c_void
+    }
+}
+
+/// The life cycle and the in-flight operations of a handle.
+pub(crate) struct Pending {
+    state: AtomicU8,
+    next: AtomicU64,
+    /// In-flight operations and their cancel signal (taken when cancelled; the entry stays
+    /// until the operation has delivered).
+    ops: Mutex<HashMap<u64, Option<oneshot::Sender<bc_status>>>>,
+    idle: Condvar,
+    queue: Option<Arc<Queue>>,
+}
+
+impl Pending {
+    pub fn new(queue: Option<Arc<Queue>>) -> Pending {
+        Pending {
+            state: AtomicU8::new(OPEN),
+            next: AtomicU64::new(1),
+            ops: Mutex::new(HashMap::new()),
+            idle: Condvar::new(),
+            queue,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Option<oneshot::Sender<bc_status>>>> {
+        self.ops.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// `BC_ERR_CLOSED` once closing has begun.
+    pub fn check_open(&self) -> Result<(), bc_error> {
+        match self.state.load(Ordering::Acquire) {
+            OPEN => Ok(()),
+            _ => Err(bc_error::new(
+                bc_status::BC_ERR_CLOSED,
+                "the handle is closed",
+            )),
+        }
+    }
+
+    /// Starts `op` on the library runtime; `deliver` runs exactly once with its outcome.
+    /// Returns an error (and never calls `deliver`) when the handle is closed.
+    pub fn start<T, F, D>(self: &Arc<Self>, op: F, deliver: D) -> Result<(), bc_error>
+    where
+        T: Send + 'static,
+        F: Future<Output = Result<T, BrokerError>> + Send + 'static,
+        D: FnOnce(Result<T, bc_error>) + Send + 'static,
+    {
+        let (id, cancel) = {
+            let mut ops = self.lock();
+            // Checked under the lock, so close() cannot miss an operation accepted late.
+            self.check_open()?;
+            let id = self.next.fetch_add(1, Ordering::Relaxed);
+            let (tx, rx) = oneshot::channel();
+            ops.insert(id, Some(tx));
+            (id, rx)
+        };
+        let me = self.clone();
+        runtime().spawn(async move {
+            // The operation runs as its own task so a panic in it becomes an error here
+            // instead of losing the callback.
+            let task = tokio::spawn(op);
+            let abort = task.abort_handle();
+            let outcome = tokio::select! {
+                joined = task => match joined {
+                    Ok(r) => r.map_err(bc_error::from),
+                    Err(e) if e.is_panic() => Err(bc_error::new(
+                        bc_status::BC_ERR_FATAL,
+                        "internal error: the operation panicked",
+                    )),
+                    Err(_) => Err(bc_error::new(bc_status::BC_ERR_CANCELLED, "operation cancelled")),
+                },
+                reason = cancel => {
+                    abort.abort();
+                    let status = reason.unwrap_or(bc_status::BC_ERR_CANCELLED);
+                    Err(bc_error::new(status, "operation cancelled: the handle was closed"))
+                }
+            };
+            me.deliver(Box::new(move || deliver(outcome)));
+            me.finish(id);
+        });
+        Ok(())
+    }
+
+    fn deliver(&self, completion: Box<dyn FnOnce() + Send>) {
+        match &self.queue {
+            Some(q) => q.push(completion),
+            // A C callback cannot unwind, but a Rust closure around it could panic: never let
+            // that take the worker down.
+            None => {
+                let _ = catch_unwind(AssertUnwindSafe(completion));
+            }
+        }
+    }
+
+    fn finish(&self, id: u64) {
+        let mut ops = self.lock();
+        ops.remove(&id);
+        if ops.is_empty() {
+            self.idle.notify_all();
+        }
+    }
+
+    fn wait_idle(&self, timeout: Duration) -> bool {
+        let ops = self.lock();
+        let (ops, _) = self
+            .idle
+            .wait_timeout_while(ops, timeout, |ops| !ops.is_empty())
+            .unwrap_or_else(|e| e.into_inner());
+        ops.is_empty()
+    }
+
+    /// Refuses new operations, waits up to `timeout` for those in flight, then cancels the
+    /// rest and waits until each has delivered. Blocks: never call on a runtime thread.
+    pub fn close(&self, timeout: Duration) {
+        if self.state.swap(CLOSING, Ordering::AcqRel) == CLOSED {
+            self.state.store(CLOSED, Ordering::Release);
+            return;
+        }
+        if !self.wait_idle(timeout) {
+            let cancels: Vec<_> = self.lock().values_mut().filter_map(Option::take).collect();
+            for c in cancels {
+                let _ = c.send(bc_status::BC_ERR_CANCELLED);
+            }
+            // Cancelled tasks deliver at once; the bound only guards against a stuck runtime.
+            self.wait_idle(Duration::from_secs(30));
+        }
+        self.state.store(CLOSED, Ordering::Release);
+    }
+}

@@ -1,0 +1,440 @@
+//! One TCP connection to a broker or name server: a reader task that decodes frames and
+//! completes waiters, a writer task that batches queued frames, and the in-flight table
+//! between them.
+
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use tokio::io::AsyncReadExt;
+use tokio::net::tcp::OwnedReadHalf;
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, watch, Semaphore};
+use tokio::time::Instant;
+use tracing::{debug, info, warn};
+
+use super::config::TransportConfig;
+use super::inflight::InflightTable;
+use super::runtime::runtime;
+use super::writer::{self, WriteItem};
+use crate::error::{BrokerError, Result};
+use crate::protocol::codes::response;
+use crate::protocol::command::{CommandMeta, FLAG_ONEWAY, FLAG_RESPONSE};
+use crate::protocol::frame::encode_frame_head;
+use crate::protocol::{CommandHeader, FrameDecoder, RemotingCommand};
+
+/// Receives the requests a broker sends to its clients (CHECK_TRANSACTION_STATE,
+/// NOTIFY_CONSUMER_IDS_CHANGED, …). Runs on the connection's reader task: it must not block.
+pub trait BrokerRequestHandler: Send + Sync + 'static {
+    /// Returns the response to a request that expects one, or `None` to answer
+    /// REQUEST_CODE_NOT_SUPPORTED. The return value of a oneway request is ignored.
+    fn handle(&self, addr: &str, request: RemotingCommand) -> Option<RemotingCommand>;
+}
+
+struct Shared {
+    addr: String,
+    local_addr: Option<std::net::SocketAddr>,
+    config: Arc<TransportConfig>,
+    inflight: InflightTable,
+    window: Arc<Semaphore>,
+    next_opaque: AtomicI32,
+    writes: mpsc::UnboundedSender<WriteItem>,
+    shutdown: watch::Sender<bool>,
+}
+
+/// A connection; cheap to clone (all clones share it). Dropping every clone does not close
+/// it while requests are in flight: call [`Connection::close`].
+#[derive(Clone)]
+pub struct Connection {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("addr", &self.shared.addr)
+            .field("connected", &self.is_connected())
+            .finish()
+    }
+}
+
+impl Connection {
+    /// Connects to `addr` ("host:port") within both the connect timeout and `deadline`, and
+    /// starts the connection's reader and writer tasks.
+    pub async fn connect(
+        addr: &str,
+        config: Arc<TransportConfig>,
+        handler: Option<Arc<dyn BrokerRequestHandler>>,
+        deadline: Instant,
+    ) -> Result<Connection> {
+        // The socket and its tasks live on the library runtime, whatever runtime the caller
+        // awaits on: a connection must outlive a short-lived caller runtime.
+        let owned_addr = addr.to_owned();
+        runtime()
+            .spawn(Self::connect_here(owned_addr, config, handler, deadline))
+            .await
+            .unwrap_or_else(|e| {
+                Err(BrokerError::Connection {
+                    addr: addr.to_owned(),
+                    reason: format!("connect task failed: {e}"),
+                })
+            })
+    }
+
+    async fn connect_here(
+        addr: String,
+        config: Arc<TransportConfig>,
+        handler: Option<Arc<dyn BrokerRequestHandler>>,
+        deadline: Instant,
+    ) -> Result<Connection> {
+        let addr = addr.as_str();
+        let started = Instant::now();
+        let until = deadline.min(started + config.connect_timeout);
+        let stream = match tokio::time::timeout_at(until, TcpStream::connect(addr)).await {
+            Ok(Ok(s)) => s,
+            Ok(Err(e)) => {
+                warn!(addr = %addr, error = %e, "connect failed");
+                return Err(BrokerError::Connection {
+                    addr: addr.to_owned(),
+                    reason: e.to_string(),
+                });
+            }
+            Err(_) => {
+                warn!(addr = %addr, "connect timed out");
+                return Err(BrokerError::Timeout {
+                    addr: addr.to_owned(),
+                    operation: "connect",
+                    after: started.elapsed(),
+                });
+            }
+        };
+        // Small frames must leave at once: a sync send waits for its own response.
+        let _ = stream.set_nodelay(true);
+        let local_addr = stream.local_addr().ok();
+        let (read_half, write_half) = stream.into_split();
+        let (writes, mut write_rx) = mpsc::unbounded_channel();
+        let (shutdown, _) = watch::channel(false);
+        let shared = Arc::new(Shared {
+            addr: addr.to_owned(),
+            local_addr,
+            window: Arc::new(Semaphore::new(config.max_in_flight)),
+            config,
+            inflight: InflightTable::default(),
+            next_opaque: AtomicI32::new(1),
+            writes,
+            shutdown,
+        });
+        let conn = Connection { shared };
+        let rt = tokio::runtime::Handle::current();
+
+        let writer_conn = conn.clone();
+        let mut writer_stop = conn.shared.shutdown.subscribe();
+        rt.spawn(async move {
+            tokio::select! {
+                r = writer::run(write_half, &mut write_rx) => {
+                    if let Err(e) = r {
+                        writer_conn.fail(BrokerError::Connection {
+                            addr: writer_conn.shared.addr.clone(),
+                            reason: format!("write failed: {e}"),
+                        });
+                    }
+                }
+                _ = writer_stop.wait_for(|stop| *stop) => {}
+            }
+        });
+
+        let reader_conn = conn.clone();
+        rt.spawn(async move { reader_conn.read_loop(read_half, handler).await });
+
+        info!(addr = %addr, "connected");
+        Ok(conn)
+    }
+
+    pub fn addr(&self) -> &str {
+        &self.shared.addr
+    }
+
+    /// Our end of the connection (its IP is what the broker sees as the client's).
+    pub fn local_addr(&self) -> Option<std::net::SocketAddr> {
+        self.shared.local_addr
+    }
+
+    /// True until the connection fails or is closed.
+    pub fn is_connected(&self) -> bool {
+        self.shared.inflight.closed_reason().is_none() && !self.shared.writes.is_closed()
+    }
+
+    /// Why the connection is no longer usable, if it is not.
+    pub fn closed_reason(&self) -> Option<BrokerError> {
+        self.shared.inflight.closed_reason()
+    }
+
+    /// Requests waiting for their response.
+    pub fn in_flight(&self) -> usize {
+        self.shared.inflight.len()
+    }
+
+    /// Closes the connection; requests in flight fail with a connection error.
+    pub fn close(&self) {
+        self.fail(BrokerError::Connection {
+            addr: self.shared.addr.clone(),
+            reason: "connection closed by the client".into(),
+        });
+    }
+
+    /// Marks the connection dead with `reason`, fails every waiter once and stops both tasks.
+    fn fail(&self, reason: BrokerError) {
+        let failed = self.shared.inflight.close(reason.clone());
+        if self.shared.shutdown.send_replace(true) {
+            return; // already closed
+        }
+        info!(addr = %self.shared.addr, failed, reason = %reason, "connection closed");
+    }
+
+    fn next_opaque(&self) -> i32 {
+        loop {
+            let o = self.shared.next_opaque.fetch_add(1, Ordering::Relaxed);
+            // Wrapped around onto a request that still waits: skip it.
+            if !self.shared.inflight.contains(o) {
+                return o;
+            }
+        }
+    }
+
+    fn encode<H: CommandHeader>(
+        &self,
+        code: i32,
+        flag: i32,
+        opaque: i32,
+        header: &H,
+        body_len: usize,
+    ) -> Result<Bytes> {
+        let cfg = &self.shared.config;
+        let meta = CommandMeta {
+            code,
+            language: cfg.language,
+            version: cfg.version,
+            opaque,
+            flag,
+            remark: None,
+        };
+        let mut head = BytesMut::with_capacity(256);
+        encode_frame_head(&mut head, &meta, header, body_len, cfg.serialize_type)
+            .map_err(|e| BrokerError::InvalidArgument(format!("request cannot be encoded: {e}")))?;
+        Ok(head.freeze())
+    }
+
+    fn busy(&self) -> BrokerError {
+        BrokerError::BrokerBusy {
+            code: -1,
+            remark: format!(
+                "local in-flight window of {} requests to {} is full",
+                self.shared.config.max_in_flight, self.shared.addr
+            ),
+        }
+    }
+
+    fn enqueue(&self, item: WriteItem) -> Result<()> {
+        self.shared.writes.send(item).map_err(|_| {
+            // The writer is gone (its runtime ended): the connection is dead for everyone.
+            self.fail(BrokerError::Connection {
+                addr: self.shared.addr.clone(),
+                reason: "the connection's writer stopped".into(),
+            });
+            self.closed_error()
+        })
+    }
+
+    fn closed_error(&self) -> BrokerError {
+        self.closed_reason()
+            .unwrap_or_else(|| BrokerError::Connection {
+                addr: self.shared.addr.clone(),
+                reason: "connection closed".into(),
+            })
+    }
+
+    /// Sends a request and waits for its response until `deadline`. A full window fails at
+    /// once with `BrokerBusy`; a lost connection fails with its reason; the deadline with
+    /// `Timeout`. The response is returned whatever its code.
+    pub async fn request<H: CommandHeader>(
+        &self,
+        operation: &'static str,
+        code: i32,
+        header: &H,
+        body: Bytes,
+        deadline: Instant,
+    ) -> Result<RemotingCommand> {
+        if let Some(reason) = self.closed_reason() {
+            return Err(reason);
+        }
+        let started = Instant::now();
+        let permit = self
+            .shared
+            .window
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| self.busy())?;
+        let opaque = self.next_opaque();
+        let head = self.encode(code, 0, opaque, header, body.len())?;
+        let rx = self.shared.inflight.insert(opaque, permit)?;
+        // Forget the waiter however this future ends (timeout, error, or the caller dropping it).
+        let guard = Forget {
+            table: &self.shared.inflight,
+            opaque,
+        };
+        self.enqueue(WriteItem {
+            head,
+            body,
+            permit: None,
+        })?;
+        match tokio::time::timeout_at(deadline, rx).await {
+            Ok(Ok(reply)) => {
+                std::mem::forget(guard);
+                reply
+            }
+            // The sender went away without a reply: only on a close that raced with us.
+            Ok(Err(_)) => Err(self.closed_error()),
+            Err(_) => {
+                let after = started.elapsed();
+                warn!(addr = %self.shared.addr, opaque, code, operation, ?after, "request timed out");
+                drop(guard);
+                Err(BrokerError::Timeout {
+                    addr: self.shared.addr.clone(),
+                    operation,
+                    after,
+                })
+            }
+        }
+    }
+
+    /// Queues a oneway request; returns once it is queued (the broker never answers).
+    pub fn oneway<H: CommandHeader>(&self, code: i32, header: &H, body: Bytes) -> Result<()> {
+        if let Some(reason) = self.closed_reason() {
+            return Err(reason);
+        }
+        let permit = self
+            .shared
+            .window
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| self.busy())?;
+        let opaque = self.next_opaque();
+        let head = self.encode(code, FLAG_ONEWAY, opaque, header, body.len())?;
+        self.enqueue(WriteItem {
+            head,
+            body,
+            permit: Some(permit),
+        })
+    }
+
+    /// Sends a response to a request the broker made (same opaque, response flag set).
+    fn respond(&self, mut resp: RemotingCommand, opaque: i32) {
+        resp.opaque = opaque;
+        resp.flag |= FLAG_RESPONSE;
+        resp.language = self.shared.config.language;
+        resp.version = self.shared.config.version;
+        let mut head = BytesMut::with_capacity(256);
+        let encoded = encode_frame_head(
+            &mut head,
+            &resp.meta(),
+            &resp.ext_fields,
+            resp.body.len(),
+            self.shared.config.serialize_type,
+        );
+        match encoded {
+            Ok(()) => {
+                let _ = self.enqueue(WriteItem {
+                    head: head.freeze(),
+                    body: resp.body,
+                    permit: None,
+                });
+            }
+            Err(e) => warn!(addr = %self.shared.addr, opaque, error = %e, "cannot encode response"),
+        }
+    }
+
+    async fn read_loop(
+        self,
+        mut read_half: OwnedReadHalf,
+        handler: Option<Arc<dyn BrokerRequestHandler>>,
+    ) {
+        let mut decoder = FrameDecoder::new(self.shared.config.max_frame_len);
+        let mut buf = BytesMut::with_capacity(64 * 1024);
+        let mut stop = self.shared.shutdown.subscribe();
+        let reason = 'read: loop {
+            loop {
+                match decoder.decode(&mut buf) {
+                    Ok(Some(cmd)) => self.dispatch(cmd, handler.as_deref()),
+                    Ok(None) => break,
+                    Err(e) => {
+                        warn!(addr = %self.shared.addr, error = %e, "protocol error, closing");
+                        break 'read BrokerError::Protocol {
+                            addr: self.shared.addr.clone(),
+                            source: e,
+                        };
+                    }
+                }
+            }
+            if buf.capacity() - buf.len() < 4096 {
+                buf.reserve(64 * 1024);
+            }
+            tokio::select! {
+                r = read_half.read_buf(&mut buf) => match r {
+                    Ok(0) => break BrokerError::Connection {
+                        addr: self.shared.addr.clone(),
+                        reason: "connection closed by the peer".into(),
+                    },
+                    Ok(_) => {}
+                    Err(e) => break BrokerError::Connection {
+                        addr: self.shared.addr.clone(),
+                        reason: format!("read failed: {e}"),
+                    },
+                },
+                _ = stop.wait_for(|s| *s) => return,
+            }
+        };
+        self.fail(reason);
+    }
+
+    fn dispatch(&self, cmd: RemotingCommand, handler: Option<&dyn BrokerRequestHandler>) {
+        if cmd.is_response() {
+            let opaque = cmd.opaque;
+            if !self.shared.inflight.complete(opaque, Ok(cmd)) {
+                debug!(addr = %self.shared.addr, opaque, "response for no waiting request dropped");
+            }
+            return;
+        }
+        let (code, opaque, oneway) = (cmd.code, cmd.opaque, cmd.is_oneway());
+        debug!(addr = %self.shared.addr, code, opaque, oneway, "request from the broker");
+        let answer = handler.and_then(|h| h.handle(&self.shared.addr, cmd));
+        if oneway {
+            return;
+        }
+        let resp = answer.unwrap_or_else(|| {
+            RemotingCommand::response(
+                response::REQUEST_CODE_NOT_SUPPORTED,
+                opaque,
+                Some(format!(" request type {code} not supported")),
+            )
+        });
+        self.respond(resp, opaque);
+    }
+}
+
+/// Removes a request from the in-flight table when dropped.
+struct Forget<'a> {
+    table: &'a InflightTable,
+    opaque: i32,
+}
+
+impl Drop for Forget<'_> {
+    fn drop(&mut self) {
+        self.table.remove(self.opaque);
+    }
+}
+
+/// A deadline `budget` from now.
+pub fn deadline_after(budget: Duration) -> Instant {
+    Instant::now() + budget
+}

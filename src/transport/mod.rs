@@ -1,0 +1,11 @@
+//! Connections to brokers and name servers over tokio: framing, the in-flight table,
+//! deadlines, admission, and answering requests the broker sends us.
+
+mod config;
+mod connection;
+mod inflight;
+pub mod runtime;
+mod writer;
+
+pub use config::TransportConfig;
+pub use connection::{deadline_after, BrokerRequestHandler, Connection};

@@ -1,0 +1,265 @@
+//! The manager against two real brokers (broker-a and broker-b in one cluster, started by
+//! `BC_RMQ_BROKERS=2 scripts/rocketmq.sh start`). Some tests stop and restart broker-a, so
+//! this file runs on its own, after the other integration tests (`scripts/test.sh`).
+
+mod common;
+
+use std::collections::HashSet;
+use std::net::TcpListener;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use brokerclient::client::{ClientConfig, PullRequest, PullStatus};
+use brokerclient::manager::BrokerState;
+use brokerclient::protocol::message::Message;
+use brokerclient::transport::TransportConfig;
+use brokerclient::{BrokerClient, BrokerError, BrokerManager, ManagerConfig};
+use common::{broker_addr, namesrv_addr, unique_name, wait_for};
+
+fn broker_b_addr() -> String {
+    std::env::var("BC_BROKER_B_ADDR").unwrap_or_else(|_| "127.0.0.1:10921".into())
+}
+
+fn config(pool: usize) -> ManagerConfig {
+    ManagerConfig {
+        client: ClientConfig {
+            transport: TransportConfig {
+                request_timeout: Duration::from_secs(3),
+                connect_timeout: Duration::from_secs(1),
+                ..TransportConfig::default()
+            },
+            ..ClientConfig::default()
+        },
+        connection_pool_size: pool,
+        max_consecutive_failures: 3,
+        probe_initial_backoff: Duration::from_millis(200),
+        probe_max_backoff: Duration::from_secs(2),
+        // Keep discovery from removing a stopped broker during a test: health is under test.
+        route_refresh_interval: Duration::from_secs(600),
+        ..ManagerConfig::default()
+    }
+}
+
+/// Creates `topic` on both brokers and waits until the name server routes it to both.
+fn topic_on_both_brokers(prefix: &str) -> String {
+    let topic = unique_name(prefix);
+    for addr in [broker_addr(), broker_b_addr()] {
+        BrokerClient::new(addr, ClientConfig::default())
+            .create_topic(&topic, 2)
+            .expect("create topic");
+    }
+    let ns = BrokerClient::new(namesrv_addr(), ClientConfig::default());
+    wait_for(
+        "the topic routed on both brokers",
+        Duration::from_secs(30),
+        || {
+            ns.get_route_info(&topic)
+                .ok()
+                .filter(|r| r.broker_datas.len() == 2 && r.queue_datas.len() == 2)
+        },
+    );
+    topic
+}
+
+/// Runs `scripts/rocketmq.sh ARGS` (the same environment as the running brokers).
+fn rocketmq(args: &[&str]) {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/rocketmq.sh");
+    let status = Command::new(script)
+        .args(args)
+        .status()
+        .expect("run rocketmq.sh");
+    assert!(status.success(), "rocketmq.sh {args:?} failed");
+}
+
+/// Established TCP connections of this process to `addr`, read from /proc.
+fn tcp_connections_to(addr: &str) -> usize {
+    let port = addr.rsplit(':').next().unwrap().parse::<u16>().unwrap();
+    let remote = format!("0100007F:{port:04X}");
+    let table = std::fs::read_to_string("/proc/net/tcp").unwrap();
+    let inodes: HashSet<String> = table
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            // f[2] remote address, f[3] state (01 = ESTABLISHED), f[9] inode
+            (f.len() > 9 && f[2] == remote && f[3] == "01").then(|| f[9].to_owned())
+        })
+        .collect();
+    std::fs::read_dir("/proc/self/fd")
+        .unwrap()
+        .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+        .filter_map(|p| {
+            let s = p.to_string_lossy().into_owned();
+            s.strip_prefix("socket:[")?
+                .strip_suffix(']')
+                .map(str::to_owned)
+        })
+        .filter(|inode| inodes.contains(inode))
+        .count()
+}
+
+#[test]
+fn discovery_pool_size_and_metrics() {
+    let manager = BrokerManager::from_name_servers(&namesrv_addr(), config(3)).unwrap();
+    manager.start().unwrap();
+    let brokers = manager.brokers();
+    assert!(brokers.contains(&broker_addr()), "{brokers:?}");
+    assert!(brokers.contains(&broker_b_addr()), "{brokers:?}");
+    assert_eq!(manager.broker_addr("broker-a"), Some(broker_addr()));
+
+    let topic = topic_on_both_brokers("bc_mgr_pool");
+    for i in 0..30 {
+        let msg = Message::new(&topic, format!("m{i}").into_bytes());
+        manager.send("bc_mgr_producer", &msg).unwrap();
+    }
+    // Round robin over 3 pooled connections per broker: exactly 3 TCP connections each.
+    assert_eq!(tcp_connections_to(&broker_addr()), 3);
+    assert_eq!(tcp_connections_to(&broker_b_addr()), 3);
+
+    let snap = manager.snapshot();
+    let total: u64 = snap.brokers.iter().map(|b| b.requests).sum();
+    assert_eq!(total, 30);
+    for b in &snap.brokers {
+        assert_eq!(b.state, BrokerState::Healthy);
+        assert_eq!(b.open_connections, 3);
+        assert!(b.requests >= 10, "round robin spreads sends: {snap:?}");
+        assert!(b.latency_p50_us > 0 && b.latency_p99_us >= b.latency_p50_us);
+    }
+    let json = manager.stats_json();
+    assert!(json.contains("\"state\":\"healthy\""), "{json}");
+    assert!(json.contains(&broker_b_addr()));
+    manager.shutdown(Duration::from_secs(5)).unwrap();
+    assert_eq!(tcp_connections_to(&broker_addr()), 0);
+    assert!(matches!(
+        manager.send("g", &Message::new(&topic, &b"x"[..])),
+        Err(BrokerError::Shutdown)
+    ));
+}
+
+#[test]
+fn add_and_remove_a_broker_while_traffic_flows() {
+    let topic = topic_on_both_brokers("bc_mgr_addrm");
+    let manager = BrokerManager::from_name_servers(&namesrv_addr(), config(2)).unwrap();
+    manager.start().unwrap();
+    let sender = {
+        let m = manager.clone();
+        let topic = topic.clone();
+        std::thread::spawn(move || {
+            let mut acked = Vec::new();
+            for i in 0..200 {
+                let msg = Message::new(&topic, format!("m{i}").into_bytes());
+                match m.send("bc_mgr_producer", &msg) {
+                    Ok(r) => acked.push(r.msg_id),
+                    Err(e) => panic!("send {i} failed: {e}"),
+                }
+            }
+            acked
+        })
+    };
+    assert!(manager
+        .remove_broker(&broker_b_addr(), Duration::from_secs(5))
+        .unwrap());
+    assert!(!manager.brokers().contains(&broker_b_addr()));
+    assert_eq!(manager.add_broker("broker-b").unwrap(), broker_b_addr());
+    let acked = sender.join().unwrap();
+    assert_eq!(acked.len(), 200);
+
+    // Every acknowledged message is stored: pull all four queues.
+    let mut found = HashSet::new();
+    for addr in [broker_addr(), broker_b_addr()] {
+        let c = BrokerClient::new(addr, ClientConfig::default());
+        for q in 0..2 {
+            let mut offset = 0;
+            loop {
+                let r = c
+                    .pull(&PullRequest::new("bc_mgr_check", &topic, q, offset))
+                    .unwrap();
+                if r.status != PullStatus::Found {
+                    break;
+                }
+                offset = r.next_begin_offset;
+                found.extend(
+                    r.messages
+                        .iter()
+                        .filter_map(|m| m.unique_key().map(str::to_owned)),
+                );
+            }
+        }
+    }
+    for id in &acked {
+        assert!(found.contains(id), "acknowledged message {id} not stored");
+    }
+    manager.shutdown(Duration::from_secs(5)).unwrap();
+}
+
+#[test]
+fn blackholed_name_server_fails_over_within_the_deadline() {
+    let blackhole = TcpListener::bind("127.0.0.1:0").unwrap(); // accepts, never answers
+    let addrs = format!("{};{}", blackhole.local_addr().unwrap(), namesrv_addr());
+    let mut cfg = config(1);
+    cfg.name_server_attempt_timeout = Duration::from_millis(500);
+    let manager = BrokerManager::from_name_servers(&addrs, cfg).unwrap();
+    let started = Instant::now();
+    manager.start().unwrap();
+    let took = started.elapsed();
+    assert!(manager.brokers().contains(&broker_addr()));
+    assert!(took < Duration::from_secs(3), "took {took:?}");
+    assert!(
+        took >= Duration::from_millis(450),
+        "the blackhole was tried first: {took:?}"
+    );
+    manager.shutdown(Duration::from_secs(1)).unwrap();
+}
+
+/// broker-a stops while we send to a topic on both brokers: sends keep succeeding through
+/// broker-b, broker-a is marked down, and after it restarts it is healthy again by itself.
+#[test]
+fn failover_mark_down_and_recovery() {
+    let topic = topic_on_both_brokers("bc_mgr_failover");
+    let manager = BrokerManager::from_name_servers(&namesrv_addr(), config(2)).unwrap();
+    manager.start().unwrap();
+    for i in 0..10 {
+        manager
+            .send(
+                "bc_mgr_producer",
+                &Message::new(&topic, format!("warm{i}").into_bytes()),
+            )
+            .unwrap();
+    }
+
+    rocketmq(&["stop-broker", "a"]);
+    let mut ok = 0;
+    for i in 0..30 {
+        let r = manager.send(
+            "bc_mgr_producer",
+            &Message::new(&topic, format!("m{i}").into_bytes()),
+        );
+        let r = r.unwrap_or_else(|e| panic!("send {i} during the outage failed: {e}"));
+        assert_ne!(r.offset_msg_id, "", "stored");
+        ok += 1;
+    }
+    assert_eq!(ok, 30);
+    assert_eq!(
+        manager.broker_state(&broker_addr()),
+        Some(BrokerState::Down)
+    );
+    let err = manager
+        .get_max_offset("broker-a", &topic, 0)
+        .expect_err("a down broker fails at once");
+    assert!(matches!(err, BrokerError::Connection { .. }), "{err:?}");
+
+    rocketmq(&["start-broker", "a"]);
+    let restarted = Instant::now();
+    // Bound: the probe back-off is capped at 2 s, a probe takes at most 1 s.
+    let recovered = wait_for("broker-a healthy again", Duration::from_secs(10), || {
+        (manager.broker_state(&broker_addr()) == Some(BrokerState::Healthy)).then(Instant::now)
+    });
+    eprintln!(
+        "broker-a recovery after restart: {:?}",
+        recovered.duration_since(restarted)
+    );
+    manager
+        .get_max_offset("broker-a", &topic, 0)
+        .expect("broker-a answers again");
+    manager.shutdown(Duration::from_secs(5)).unwrap();
+}
