@@ -152,6 +152,20 @@ struct Inner {
     handlers: Arc<Handlers>,
 }
 
+impl Drop for Inner {
+    /// The last clone of a client closes its connection (its tasks would keep it open).
+    fn drop(&mut self) {
+        if let Some(c) = self
+            .conn
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+        {
+            c.close();
+        }
+    }
+}
+
 /// A client of one broker or name server. Cheap to clone; clones share the connection.
 ///
 /// The connection is made on `connect()` or on the first operation, and made again on the

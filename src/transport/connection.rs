@@ -129,23 +129,22 @@ impl Connection {
         let rt = tokio::runtime::Handle::current();
 
         let writer_conn = conn.clone();
-        let mut writer_stop = conn.shared.shutdown.subscribe();
+        let writer_stop = conn.shared.shutdown.subscribe();
         rt.spawn(async move {
-            tokio::select! {
-                r = writer::run(write_half, &mut write_rx) => {
-                    if let Err(e) = r {
-                        writer_conn.fail(BrokerError::Connection {
-                            addr: writer_conn.shared.addr.clone(),
-                            reason: format!("write failed: {e}"),
-                        });
-                    }
-                }
-                _ = writer_stop.wait_for(|stop| *stop) => {}
+            let _ended = FailOnDrop(writer_conn.clone());
+            if let Err(e) = writer::run(write_half, &mut write_rx, writer_stop).await {
+                writer_conn.fail(BrokerError::Connection {
+                    addr: writer_conn.shared.addr.clone(),
+                    reason: format!("write failed: {e}"),
+                });
             }
         });
 
         let reader_conn = conn.clone();
-        rt.spawn(async move { reader_conn.read_loop(read_half, handler).await });
+        rt.spawn(async move {
+            let _ended = FailOnDrop(reader_conn.clone());
+            reader_conn.read_loop(read_half, handler).await
+        });
 
         info!(addr = %addr, "connected");
         Ok(conn)
@@ -342,12 +341,18 @@ impl Connection {
             resp.body.len(),
             self.shared.config.serialize_type,
         );
+        // Replies take a place in the window too, so a peer that floods us with requests
+        // cannot grow the write queue without bound.
+        let Ok(permit) = self.shared.window.clone().try_acquire_owned() else {
+            warn!(addr = %self.shared.addr, opaque, "window full: reply to the broker dropped");
+            return;
+        };
         match encoded {
             Ok(()) => {
                 let _ = self.enqueue(WriteItem {
                     head: head.freeze(),
                     body: resp.body,
-                    permit: None,
+                    permit: Some(permit),
                 });
             }
             Err(e) => warn!(addr = %self.shared.addr, opaque, error = %e, "cannot encode response"),
@@ -407,7 +412,20 @@ impl Connection {
         }
         let (code, opaque, oneway) = (cmd.code, cmd.opaque, cmd.is_oneway());
         debug!(addr = %self.shared.addr, code, opaque, oneway, "request from the broker");
-        let answer = handler.and_then(|h| h.handle(&self.shared.addr, cmd));
+        // A panicking handler must not take the reader (and so the connection) down with it.
+        let answer = handler.and_then(|h| {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                h.handle(&self.shared.addr, cmd)
+            }))
+            .unwrap_or_else(|_| {
+                warn!(addr = %self.shared.addr, code, opaque, "broker request handler panicked");
+                Some(RemotingCommand::response(
+                    response::SYSTEM_ERROR,
+                    opaque,
+                    Some("the client's handler failed".into()),
+                ))
+            })
+        });
         if oneway {
             return;
         }
@@ -419,6 +437,19 @@ impl Connection {
             )
         });
         self.respond(resp, opaque);
+    }
+}
+
+/// Marks the connection dead when a connection task ends, however it ends (returned, panicked,
+/// or cancelled with its runtime), so nobody keeps using a connection nobody serves.
+struct FailOnDrop(Connection);
+
+impl Drop for FailOnDrop {
+    fn drop(&mut self) {
+        self.0.fail(BrokerError::Connection {
+            addr: self.0.shared.addr.clone(),
+            reason: "the connection's task ended".into(),
+        });
     }
 }
 

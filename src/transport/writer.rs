@@ -5,7 +5,7 @@ use std::io::IoSlice;
 
 use bytes::{Buf, Bytes};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
-use tokio::sync::{mpsc, OwnedSemaphorePermit};
+use tokio::sync::{mpsc, watch, OwnedSemaphorePermit};
 
 /// One frame to write: its head (length, header) and its body, kept apart so a body is never
 /// copied into the frame buffer. A oneway request keeps its window permit until written.
@@ -18,14 +18,38 @@ pub(crate) struct WriteItem {
 /// At most this many buffers go into one vectored write (Linux IOV_MAX is 1024).
 const MAX_IOVECS: usize = 256;
 
-/// Writes until the queue closes or a write fails; returns the error, if any.
+/// How long a closing connection may spend writing what callers had already queued.
+const CLOSE_FLUSH: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Writes until the queue closes, `stop` turns true, or a write fails; returns the error, if
+/// any. On `stop` it first writes what is already queued (a final oneway such as
+/// END_TRANSACTION must not vanish because the connection was closed right after it).
 pub(crate) async fn run<W: AsyncWrite + Unpin>(
     mut out: W,
     rx: &mut mpsc::UnboundedReceiver<WriteItem>,
+    mut stop: watch::Receiver<bool>,
 ) -> std::io::Result<()> {
     let mut bufs: Vec<Bytes> = Vec::with_capacity(MAX_IOVECS);
     let mut permits: Vec<OwnedSemaphorePermit> = Vec::new();
-    while let Some(first) = rx.recv().await {
+    loop {
+        let next = tokio::select! {
+            biased;
+            item = rx.recv() => item,
+            _ = stop.wait_for(|s| *s) => None,
+        };
+        let Some(first) = next else {
+            if !*stop.borrow() {
+                break; // every sender is gone
+            }
+            while let Ok(item) = rx.try_recv() {
+                push(&mut bufs, &mut permits, item);
+            }
+            if !bufs.is_empty() {
+                let _ = tokio::time::timeout(CLOSE_FLUSH, write_all_vectored(&mut out, &mut bufs))
+                    .await;
+            }
+            return Ok(());
+        };
         push(&mut bufs, &mut permits, first);
         while bufs.len() + 2 <= MAX_IOVECS {
             match rx.try_recv() {
@@ -93,7 +117,8 @@ mod tests {
         }
         drop(tx);
         let mut out = Vec::new();
-        rt.block_on(run(&mut out, &mut rx)).unwrap();
+        let (_stop_tx, stop) = watch::channel(false);
+        rt.block_on(run(&mut out, &mut rx, stop)).unwrap();
         let mut expected = Vec::new();
         for i in 0..1000u32 {
             expected.extend_from_slice(&i.to_be_bytes());

@@ -1,0 +1,421 @@
+//! The C ABI driven from Rust (the functions C calls, called directly): the exactly-once
+//! ledger of async operations across close and free, queue mode, free from a callback, a
+//! blocking call from a callback, double close. Needs the real broker.
+
+mod common;
+
+use std::ffi::{c_void, CStr, CString};
+use std::ptr::{null, null_mut};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex};
+use std::time::Duration;
+
+use brokerclient::ffi::client::*;
+use brokerclient::ffi::config::*;
+use brokerclient::ffi::error::*;
+use brokerclient::ffi::message::*;
+use brokerclient::ffi::queue::*;
+use brokerclient::ffi::result::*;
+use brokerclient::ffi::status::bc_status;
+use common::{broker_addr, unique_name};
+
+/// Counts completions per operation id: each must complete exactly once.
+struct Ledger {
+    hits: Vec<AtomicUsize>,
+    statuses: Mutex<Vec<i32>>,
+    done: Mutex<usize>,
+    cond: Condvar,
+}
+
+impl Ledger {
+    fn new(n: usize) -> Box<Ledger> {
+        Box::new(Ledger {
+            hits: (0..n).map(|_| AtomicUsize::new(0)).collect(),
+            statuses: Mutex::new(vec![i32::MIN; n]),
+            done: Mutex::new(0),
+            cond: Condvar::new(),
+        })
+    }
+
+    fn record(&self, i: usize, status: bc_status) {
+        self.hits[i].fetch_add(1, Ordering::SeqCst);
+        self.statuses.lock().unwrap()[i] = status as i32;
+        *self.done.lock().unwrap() += 1;
+        self.cond.notify_all();
+    }
+
+    fn wait_for(&self, n: usize, timeout: Duration) -> bool {
+        let g = self.done.lock().unwrap();
+        let (g, _) = self
+            .cond
+            .wait_timeout_while(g, timeout, |d| *d < n)
+            .unwrap();
+        *g >= n
+    }
+
+    fn assert_exactly_once(&self, accepted: &[usize]) {
+        for &i in accepted {
+            assert_eq!(self.hits[i].load(Ordering::SeqCst), 1, "operation {i}");
+        }
+        let total: usize = self.hits.iter().map(|h| h.load(Ordering::SeqCst)).sum();
+        assert_eq!(total, accepted.len(), "no callback for a refused operation");
+    }
+}
+
+struct Op {
+    ledger: *const Ledger,
+    index: usize,
+}
+
+extern "C" fn on_send(
+    ud: *mut c_void,
+    status: bc_status,
+    err: *const bc_error,
+    res: *const bc_send_result,
+) {
+    // SAFETY: `ud` is the Box<Op> leaked at submission, reclaimed exactly here.
+    let op = unsafe { Box::from_raw(ud.cast::<Op>()) };
+    if status == bc_status::BC_OK {
+        assert!(err.is_null());
+        assert!(bc_send_result_queue_offset(res) >= 0);
+    } else {
+        assert!(!err.is_null());
+        assert_eq!(bc_error_code(err), status);
+    }
+    // SAFETY: the ledger outlives every operation (the test waits for all of them).
+    unsafe { &*op.ledger }.record(op.index, status);
+}
+
+fn new_client(queue: *const bc_queue) -> *mut bc_client {
+    let addr = CString::new(broker_addr()).unwrap();
+    let mut client = null_mut();
+    let mut err = null_mut();
+    let s = bc_client_new(addr.as_ptr(), null(), queue, &mut client, &mut err);
+    assert_eq!(s, bc_status::BC_OK);
+    client
+}
+
+fn new_message(topic: &str, body: &[u8]) -> *mut bc_message {
+    let t = CString::new(topic).unwrap();
+    let mut m = null_mut();
+    assert_eq!(
+        bc_message_new(t.as_ptr(), body.as_ptr(), body.len(), &mut m, null_mut()),
+        bc_status::BC_OK
+    );
+    m
+}
+
+fn create_topic(client: *const bc_client, topic: &str) {
+    let t = CString::new(topic).unwrap();
+    let mut err = null_mut();
+    let s = bc_client_create_topic(client, t.as_ptr(), 4, &mut err);
+    assert_eq!(s, bc_status::BC_OK, "{:?}", unsafe {
+        CStr::from_ptr(bc_error_message(err))
+    });
+}
+
+/// Submits `n` async sends; returns the indexes the library accepted.
+fn submit(
+    client: *const bc_client,
+    msg: *const bc_message,
+    ledger: &Ledger,
+    range: std::ops::Range<usize>,
+) -> Vec<usize> {
+    let group = c"bc_ffi_producer";
+    let mut accepted = Vec::new();
+    for i in range {
+        let op = Box::into_raw(Box::new(Op { ledger, index: i }));
+        let s = bc_client_send_async(
+            client,
+            group.as_ptr(),
+            -1,
+            msg,
+            Some(on_send),
+            op.cast(),
+            null_mut(),
+        );
+        if s == bc_status::BC_OK {
+            accepted.push(i);
+        } else {
+            // Refused: never called back, the caller still owns user_data.
+            // SAFETY: not handed to the library.
+            drop(unsafe { Box::from_raw(op) });
+        }
+    }
+    accepted
+}
+
+#[test]
+fn ten_thousand_async_sends_with_close_in_the_middle_complete_exactly_once() {
+    let client = new_client(null());
+    let topic = unique_name("bc_ffi_ledger");
+    create_topic(client, &topic);
+    let msg = new_message(&topic, &[7u8; 1024]);
+    let ledger = Ledger::new(10_000);
+    let mut accepted = submit(client, msg, &ledger, 0..5_000);
+    assert_eq!(accepted.len(), 5_000);
+    // Close while thousands are in flight, with a short grace: some finish, the rest cancel.
+    let client_addr = client as usize; // raw pointers are not Send; the handle is thread-safe
+    let closer = std::thread::scope(|s| {
+        let h = s.spawn(move || bc_client_close(client_addr as *mut bc_client, 20, null_mut()));
+        let late = submit(client, msg, &ledger, 5_000..10_000);
+        (h.join().unwrap(), late)
+    });
+    assert_eq!(closer.0, bc_status::BC_OK);
+    accepted.extend(closer.1);
+    // close() returned: every accepted operation has already called back.
+    assert!(ledger.wait_for(accepted.len(), Duration::ZERO));
+    ledger.assert_exactly_once(&accepted);
+    let statuses = ledger.statuses.lock().unwrap().clone();
+    let ok = accepted.iter().filter(|&&i| statuses[i] == 0).count();
+    let cancelled = accepted
+        .iter()
+        .filter(|&&i| statuses[i] == bc_status::BC_ERR_CANCELLED as i32)
+        .count();
+    eprintln!("accepted {} ok {ok} cancelled {cancelled}", accepted.len());
+    assert_eq!(ok + cancelled, accepted.len(), "only OK or CANCELLED");
+    assert!(ok > 0);
+    // After close: refused, never called back.
+    let op = Box::into_raw(Box::new(Op {
+        ledger: &*ledger,
+        index: 0,
+    }));
+    let s = bc_client_send_async(
+        client,
+        c"g".as_ptr(),
+        -1,
+        msg,
+        Some(on_send),
+        op.cast(),
+        null_mut(),
+    );
+    assert_eq!(s, bc_status::BC_ERR_CLOSED);
+    // SAFETY: refused, so still ours.
+    drop(unsafe { Box::from_raw(op) });
+    assert_eq!(
+        bc_client_close(client, 0, null_mut()),
+        bc_status::BC_OK,
+        "close twice"
+    );
+    bc_client_free(client);
+    bc_message_free(msg);
+}
+
+#[test]
+fn free_with_requests_in_flight_calls_every_callback_before_returning() {
+    let client = new_client(null());
+    let topic = unique_name("bc_ffi_free");
+    create_topic(client, &topic);
+    let msg = new_message(&topic, b"free me");
+    let ledger = Ledger::new(2_000);
+    let accepted = submit(client, msg, &ledger, 0..2_000);
+    bc_client_free(client);
+    assert!(
+        ledger.wait_for(accepted.len(), Duration::ZERO),
+        "free returned before callbacks"
+    );
+    ledger.assert_exactly_once(&accepted);
+    bc_message_free(msg);
+}
+
+#[test]
+fn queue_mode_delivers_on_dispatch_and_queue_free_delivers_leftovers() {
+    let mut queue = null_mut();
+    assert_eq!(bc_queue_new(&mut queue, null_mut()), bc_status::BC_OK);
+    let client = new_client(queue);
+    let topic = unique_name("bc_ffi_queue");
+    create_topic(client, &topic);
+    let msg = new_message(&topic, b"queued");
+    let ledger = Ledger::new(500);
+    let accepted = submit(client, msg, &ledger, 0..500);
+    // Nothing runs until dispatched on this thread.
+    let mut dispatched = 0;
+    while dispatched < 250 {
+        bc_queue_wait(queue, 5_000);
+        dispatched += bc_queue_dispatch(queue, 10);
+    }
+    assert!(ledger.wait_for(dispatched, Duration::ZERO));
+    bc_client_free(client); // the rest are queued (or cancelled and queued)
+    bc_queue_free(queue); // delivers leftovers here
+    ledger.assert_exactly_once(&accepted);
+    bc_message_free(msg);
+}
+
+struct Reentrant {
+    client: *mut bc_client,
+    status: Mutex<Option<bc_status>>,
+    cond: Condvar,
+}
+
+extern "C" fn blocking_inside(ud: *mut c_void, _s: bc_status, _e: *const bc_error) {
+    // SAFETY: `ud` points to the test's Reentrant, alive until it saw the status.
+    let r = unsafe { &*ud.cast::<Reentrant>() };
+    let mut v = 0i64;
+    let s = bc_client_get_max_offset(r.client, c"TBW102".as_ptr(), 0, &mut v, null_mut());
+    *r.status.lock().unwrap() = Some(s);
+    r.cond.notify_all();
+}
+
+extern "C" fn free_inside(ud: *mut c_void, _s: bc_status, _e: *const bc_error) {
+    // SAFETY: as above.
+    let r = unsafe { &*ud.cast::<Reentrant>() };
+    bc_client_free(r.client);
+    *r.status.lock().unwrap() = Some(bc_status::BC_OK);
+    r.cond.notify_all();
+}
+
+fn wait_status(r: &Reentrant) -> bc_status {
+    let g = r.status.lock().unwrap();
+    let (g, _) = r
+        .cond
+        .wait_timeout_while(g, Duration::from_secs(10), |s| s.is_none())
+        .unwrap();
+    g.expect("the callback ran")
+}
+
+#[test]
+fn blocking_call_from_a_callback_would_deadlock_and_free_from_a_callback_is_deferred() {
+    let client = new_client(null());
+    let r = Reentrant {
+        client,
+        status: Mutex::new(None),
+        cond: Condvar::new(),
+    };
+    let ud = &r as *const Reentrant as *mut c_void;
+    assert_eq!(
+        bc_client_connect_async(client, Some(blocking_inside), ud, null_mut()),
+        bc_status::BC_OK
+    );
+    assert_eq!(wait_status(&r), bc_status::BC_ERR_WOULD_DEADLOCK);
+
+    *r.status.lock().unwrap() = None;
+    assert_eq!(
+        bc_client_connect_async(client, Some(free_inside), ud, null_mut()),
+        bc_status::BC_OK
+    );
+    assert_eq!(
+        wait_status(&r),
+        bc_status::BC_OK,
+        "free inside its own callback returned"
+    );
+}
+
+#[test]
+fn null_arguments_name_the_argument() {
+    let mut err = null_mut();
+    let s = bc_client_new(null(), null(), null(), null_mut(), &mut err);
+    assert_eq!(s, bc_status::BC_ERR_INVALID_ARG);
+    let text = unsafe { CStr::from_ptr(bc_error_message(err)) }
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(text.contains("addr"), "{text}");
+    bc_error_free(err);
+    let client = new_client(null());
+    let mut err = null_mut();
+    let mut out = null_mut();
+    let s = bc_client_send(client, c"g".as_ptr(), 0, null(), &mut out, &mut err);
+    assert_eq!(s, bc_status::BC_ERR_INVALID_ARG);
+    assert!(out.is_null(), "outputs are written only on success");
+    let text = unsafe { CStr::from_ptr(bc_error_message(err)) }
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(text.contains("message"), "{text}");
+    bc_error_free(err);
+    let s = bc_client_send_async(
+        client,
+        c"g".as_ptr(),
+        0,
+        null(),
+        None,
+        null_mut(),
+        null_mut(),
+    );
+    assert_eq!(s, bc_status::BC_ERR_INVALID_ARG);
+    bc_client_free(client);
+    bc_client_free(null_mut());
+    bc_message_free(null_mut());
+    bc_config_free(null_mut());
+    bc_error_free(null_mut());
+    bc_batch_free(null_mut());
+    bc_send_result_free(null_mut());
+    bc_queue_free(null_mut());
+    bc_string_free(null_mut());
+}
+
+#[test]
+fn blocking_send_and_pull_round_trip() {
+    let client = new_client(null());
+    let topic = unique_name("bc_ffi_rt");
+    create_topic(client, &topic);
+    let msg = new_message(&topic, b"through the C ABI");
+    assert_eq!(
+        bc_message_set_tags(msg, c"TagC".as_ptr(), null_mut()),
+        bc_status::BC_OK
+    );
+    assert_eq!(
+        bc_message_set_property(msg, c"k".as_ptr(), c"v".as_ptr(), null_mut()),
+        bc_status::BC_OK
+    );
+    let mut res = null_mut();
+    let s = bc_client_send(
+        client,
+        c"bc_ffi_producer".as_ptr(),
+        1,
+        msg,
+        &mut res,
+        null_mut(),
+    );
+    assert_eq!(s, bc_status::BC_OK);
+    assert_eq!(bc_send_result_queue_id(res), 1);
+    let offset = bc_send_result_queue_offset(res);
+    let t = CString::new(topic.clone()).unwrap();
+    let mut batch = null_mut();
+    let s = bc_client_pull(
+        client,
+        c"bc_ffi_consumer".as_ptr(),
+        t.as_ptr(),
+        1,
+        offset,
+        32,
+        5_000,
+        null(),
+        &mut batch,
+        null_mut(),
+    );
+    assert_eq!(s, bc_status::BC_OK);
+    assert_eq!(bc_batch_status(batch), 0);
+    assert_eq!(bc_batch_len(batch), 1);
+    let mut view: bc_message_view = unsafe { std::mem::zeroed() };
+    view.struct_size = std::mem::size_of::<bc_message_view>();
+    assert_eq!(
+        bc_batch_get(batch, 0, &mut view, null_mut()),
+        bc_status::BC_OK
+    );
+    let body = unsafe { std::slice::from_raw_parts(view.body, view.body_len) };
+    assert_eq!(body, b"through the C ABI");
+    assert_eq!(
+        unsafe { CStr::from_ptr(view.tags) }.to_str().unwrap(),
+        "TagC"
+    );
+    let id = unsafe { CStr::from_ptr(view.msg_id) };
+    assert_eq!(id, unsafe { CStr::from_ptr(bc_send_result_msg_id(res)) });
+    let v = bc_batch_property(batch, 0, c"k".as_ptr());
+    assert_eq!(unsafe { CStr::from_ptr(v) }.to_str().unwrap(), "v");
+    assert!(bc_batch_property(batch, 0, c"absent".as_ptr()).is_null());
+    assert_eq!(
+        bc_batch_get(batch, 1, &mut view, null_mut()),
+        bc_status::BC_ERR_INVALID_ARG
+    );
+    let mut max = 0i64;
+    assert_eq!(
+        bc_client_get_max_offset(client, t.as_ptr(), 1, &mut max, null_mut()),
+        bc_status::BC_OK
+    );
+    assert_eq!(max, offset + 1);
+    bc_batch_free(batch);
+    bc_send_result_free(res);
+    bc_message_free(msg);
+    bc_client_free(client);
+}
