@@ -71,6 +71,23 @@ fn rocketmq(args: &[&str]) {
     assert!(status.success(), "rocketmq.sh {args:?} failed");
 }
 
+/// CPU time (user + system) of this process so far.
+fn process_cpu() -> Duration {
+    // SAFETY: getrusage fills the zeroed struct we pass.
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    tv(u.ru_utime) + tv(u.ru_stime)
+}
+
+/// Lets `d` pass with this thread parked: the measurement window for idle CPU.
+fn wait_for_idle(d: Duration) -> Instant {
+    let (lock, cond) = (std::sync::Mutex::new(()), std::sync::Condvar::new());
+    let g = lock.lock().unwrap();
+    let _ = cond.wait_timeout(g, d).unwrap();
+    Instant::now()
+}
+
 /// Established TCP connections of this process to `addr`, read from /proc.
 fn tcp_connections_to(addr: &str) -> usize {
     let port = addr.rsplit(':').next().unwrap().parse::<u16>().unwrap();
@@ -247,6 +264,22 @@ fn failover_mark_down_and_recovery() {
         .get_max_offset("broker-a", &topic, 0)
         .expect_err("a down broker fails at once");
     assert!(matches!(err, BrokerError::Connection { .. }), "{err:?}");
+
+    // While broker-a is down and nothing is sent, the manager only probes it now and then:
+    // the process stays idle (no busy retry loop).
+    let (cpu0, wall0) = (process_cpu(), Instant::now());
+    let _ = wait_for_idle(Duration::from_secs(2));
+    let cpu = process_cpu() - cpu0;
+    let share = cpu.as_secs_f64() / wall0.elapsed().as_secs_f64();
+    eprintln!(
+        "CPU while broker-a is down: {cpu:?} over {:?} ({:.1}% of a core)",
+        wall0.elapsed(),
+        share * 100.0
+    );
+    assert!(
+        share < 0.10,
+        "the process is busy while a broker is down: {share:.3}"
+    );
 
     let restart_issued = Instant::now();
     // Watch, while the restart runs, when broker-a's port answers and when the manager
