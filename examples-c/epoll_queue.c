@@ -25,11 +25,6 @@
 
 #include "brokerclient.h"
 
-/* WORKAROUND: the generated header lacks the macro-defined client functions (see
- * examples-c/README.md, "Known issues"); the library exports them. */
-bc_status bc_client_create_topic_async(const bc_client *client, const char *topic, int32_t queue_nums,
-                                       bc_done_cb cb, void *user_data, bc_error **err_out);
-
 #define TOPIC "BrokerClientEpollC"
 #define QUEUES 4
 #define PRODUCER_GROUP "epoll_c_producer"

@@ -17,15 +17,6 @@
 
 #include "brokerclient.h"
 
-/*
- * WORKAROUND (C-API bug, see examples-c/README.md): the generated header does not declare the
- * functions src/ffi/client.rs defines through macro_rules! (create_topic, offsets, heartbeat,
- * ...), although the library exports them. A compatible redeclaration stays valid C once the
- * header declares them, so this block can simply be deleted then.
- */
-bc_status bc_client_create_topic(const bc_client *client, const char *topic, int32_t queue_nums,
-                                 bc_error **err_out);
-
 #define TOPIC "BrokerClientQuickstartC"
 #define PRODUCER_GROUP "quickstart_c_producer"
 #define CONSUMER_GROUP "quickstart_c_consumer"

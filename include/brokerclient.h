@@ -120,6 +120,12 @@ typedef int32_t bc_status;
 typedef struct bc_batch bc_batch;
 
 /**
+ * A cancellation token. Create with `bc_cancel_token_new`, pass to `_with_cancel` functions,
+ * trigger with `bc_cancel_token_cancel`, release with `bc_cancel_token_free`. Opaque.
+ */
+typedef struct bc_cancel_token bc_cancel_token;
+
+/**
  * A client of one broker or name server. Opaque.
  */
 typedef struct bc_client bc_client;
@@ -152,6 +158,11 @@ typedef struct bc_config bc_config;
 typedef struct bc_error bc_error;
 
 /**
+ * A manager of many brokers. Opaque.
+ */
+typedef struct bc_manager bc_manager;
+
+/**
  * A message to send. Not thread-safe while being built; sends only read it (and copy what
  * they need before returning), so a built message may be sent from several threads.
  */
@@ -167,6 +178,13 @@ typedef struct bc_queue bc_queue;
  * The outcome of a send. Read with the `bc_send_result_*` getters.
  */
 typedef struct bc_send_result bc_send_result;
+
+/**
+ * A broker's question about a transaction's half message, seen by a
+ * `bc_transaction_check_cb`. Opaque; read it with the `bc_transaction_check_*` getters.
+ * Borrowed: valid only during the callback.
+ */
+typedef struct bc_transaction_check bc_transaction_check;
 
 /**
  * Completion of an operation without a result value. `err` is NULL on success and borrowed
@@ -190,6 +208,68 @@ typedef void (*bc_pull_cb)(void *user_data,
                            bc_status status,
                            const struct bc_error *err,
                            struct bc_batch *batch);
+
+/**
+ * Completion of an operation returning a number (an offset or a timestamp).
+ */
+typedef void (*bc_int64_cb)(void *user_data,
+                            bc_status status,
+                            const struct bc_error *err,
+                            int64_t value);
+
+/**
+ * Completion of an operation returning JSON text (routes, cluster info). `json` (NULL on
+ * failure) is borrowed for the call.
+ */
+typedef void (*bc_json_cb)(void *user_data,
+                           bc_status status,
+                           const struct bc_error *err,
+                           const char *json);
+
+/**
+ * Decides a half message's fate when the broker asks (CHECK_TRANSACTION_STATE): return 1 to
+ * commit, 2 to roll back, 0 for unknown (the broker asks again later); any other value
+ * counts as unknown. `check` is borrowed for the call. Runs on a library thread (also for
+ * clients in queue mode: the broker waits for the answer); it may block briefly (e.g. look
+ * the transaction up in a database) but must not call blocking `bc_*` functions (they
+ * return `BC_ERR_WOULD_DEADLOCK`), throw or longjmp. Checks may run concurrently.
+ */
+typedef int32_t (*bc_transaction_check_cb)(void *user_data, const struct bc_transaction_check *check);
+
+/**
+ * Releases a persistent registration's `user_data`: called once, when the registration is
+ * replaced or its owner freed (after any callback running on it has returned). May be NULL.
+ */
+typedef void (*bc_free_cb)(void *user_data);
+
+/**
+ * Receives one log event. `level` is 1 error, 2 warn, 3 info, 4 debug, 5 trace. `target` is
+ * the emitting module (e.g. `"brokerclient::transport::connection"`), `message` the event's
+ * text (e.g. `"connected"`), `fields` its structured fields as `key=value` pairs separated by
+ * single spaces (e.g. `"addr=127.0.0.1:10911 opaque=42"`); a value containing a space, `=`,
+ * `"` or a control character is written double-quoted with `\"`, `\\` and `\n`-style
+ * escapes, so the text splits unambiguously. `""` when there are none. All three strings
+ * are borrowed for the call.
+ *
+ * Runs on the thread that emitted the event — a library thread or an application thread
+ * inside a `bc_*` call — possibly on several threads at once: it must be thread-safe, fast,
+ * and must not block, throw or longjmp. Events emitted by `bc_*` calls made from inside the
+ * callback (on the same thread) are dropped rather than delivered recursively.
+ */
+typedef void (*bc_log_cb)(void *user_data,
+                          int32_t level,
+                          const char *target,
+                          const char *message,
+                          const char *fields);
+
+/**
+ * Completion of an operation returning text that is not JSON (an address). `value` (NULL on
+ * failure) and `err` are borrowed for the call. Same shape as `bc_json_cb`.
+ */
+typedef void (*bc_string_cb)(void *user_data,
+                             bc_status status,
+                             const struct bc_error *err,
+                             const char *value);
 
 /**
  * One pulled message, as pointers into its `bc_batch`, valid until `bc_batch_free`.
@@ -231,6 +311,41 @@ extern "C" {
 #endif // __cplusplus
 
 /**
+ * Creates a token, not cancelled.
+ *
+ * Ownership: `*out_token` is the caller's; free it with `bc_cancel_token_free` (operations it
+ * is attached to do not need it to stay alive). Thread-safety: any thread.
+ * Errors: `BC_ERR_INVALID_ARG` (`out_token` NULL).
+ */
+bc_status bc_cancel_token_new(struct bc_cancel_token **out_token, struct bc_error **err_out);
+
+/**
+ * Cancels every operation attached to the token that has not completed yet: each completes
+ * (soon, once) with `BC_ERR_CANCELLED`. Operations started with this token afterwards are
+ * refused with `BC_ERR_CANCELLED` (and never call back). Cancelling twice is harmless; NULL
+ * is ignored. Never blocks and never runs a callback on the calling thread, so it may be
+ * called from a callback.
+ *
+ * Thread-safety: any thread, concurrently with anything but `bc_cancel_token_free`.
+ */
+void bc_cancel_token_cancel(const struct bc_cancel_token *token);
+
+/**
+ * True once `bc_cancel_token_cancel` was called (false for NULL).
+ *
+ * Thread-safety: any thread.
+ */
+bool bc_cancel_token_is_cancelled(const struct bc_cancel_token *token);
+
+/**
+ * Frees the token. It does **not** cancel anything: operations it was attached to run on
+ * and complete normally. NULL is ignored.
+ *
+ * Thread-safety: any thread, once, when no other thread uses the token.
+ */
+void bc_cancel_token_free(struct bc_cancel_token *token);
+
+/**
  * Creates a client of the broker or name server at `addr` ("host:port"). It connects on
  * `bc_client_connect` or on its first operation, and again after a lost connection.
  * `config` may be NULL (defaults) and is copied. With `queue` non-NULL, async completions
@@ -258,7 +373,9 @@ bc_status bc_client_close(struct bc_client *client, int32_t timeout_ms, struct b
 /**
  * Frees the client: closes it without grace (operations in flight complete with
  * `BC_ERR_CANCELLED`) and releases it. Called from a callback or any library thread, the
- * work is handed to a helper thread instead of blocking. NULL is ignored.
+ * work is handed to a helper thread instead of blocking. The transaction-check callback is
+ * removed and its `free_user_data` runs (once a check running now has returned). NULL is
+ * ignored.
  */
 void bc_client_free(struct bc_client *client);
 
@@ -415,9 +532,502 @@ bc_status bc_client_pull_async(const struct bc_client *client,
                                struct bc_error **err_out);
 
 /**
+ * The next offset to be written in a queue (exclusive maximum). Errors: transport and
+ * broker errors, `BC_ERR_INVALID_ARG`, `BC_ERR_CLOSED`.
+ */
+bc_status bc_client_get_max_offset(const struct bc_client *client,
+                                   const char *topic,
+                                   int32_t queue_id,
+                                   int64_t *out_value,
+                                   struct bc_error **err_out);
+
+/**
+ * Async `bc_client_get_max_offset`: returns at once; the value arrives in the callback.
+ */
+bc_status bc_client_get_max_offset_async(const struct bc_client *client,
+                                         const char *topic,
+                                         int32_t queue_id,
+                                         bc_int64_cb cb,
+                                         void *user_data,
+                                         struct bc_error **err_out);
+
+/**
+ * The smallest offset still stored in a queue.
+ */
+bc_status bc_client_get_min_offset(const struct bc_client *client,
+                                   const char *topic,
+                                   int32_t queue_id,
+                                   int64_t *out_value,
+                                   struct bc_error **err_out);
+
+/**
+ * Async `bc_client_get_min_offset`: returns at once; the value arrives in the callback.
+ */
+bc_status bc_client_get_min_offset_async(const struct bc_client *client,
+                                         const char *topic,
+                                         int32_t queue_id,
+                                         bc_int64_cb cb,
+                                         void *user_data,
+                                         struct bc_error **err_out);
+
+/**
+ * The store time (ms since the epoch) of the oldest message in a queue.
+ */
+bc_status bc_client_get_earliest_msg_store_time(const struct bc_client *client,
+                                                const char *topic,
+                                                int32_t queue_id,
+                                                int64_t *out_value,
+                                                struct bc_error **err_out);
+
+/**
+ * Async `bc_client_get_earliest_msg_store_time`: returns at once; the value arrives in the callback.
+ */
+bc_status bc_client_get_earliest_msg_store_time_async(const struct bc_client *client,
+                                                      const char *topic,
+                                                      int32_t queue_id,
+                                                      bc_int64_cb cb,
+                                                      void *user_data,
+                                                      struct bc_error **err_out);
+
+/**
+ * The first offset stored at or after `timestamp_ms`; `upper` non-zero picks the last of
+ * several messages with the same time.
+ */
+bc_status bc_client_search_offset_by_timestamp(const struct bc_client *client,
+                                               const char *topic,
+                                               int32_t queue_id,
+                                               int64_t timestamp_ms,
+                                               int32_t upper,
+                                               int64_t *out_value,
+                                               struct bc_error **err_out);
+
+/**
+ * Async `bc_client_search_offset_by_timestamp`: returns at once; the value arrives in the callback.
+ */
+bc_status bc_client_search_offset_by_timestamp_async(const struct bc_client *client,
+                                                     const char *topic,
+                                                     int32_t queue_id,
+                                                     int64_t timestamp_ms,
+                                                     int32_t upper,
+                                                     bc_int64_cb cb,
+                                                     void *user_data,
+                                                     struct bc_error **err_out);
+
+/**
+ * The committed offset of `consumer_group` on a queue; `BC_ERR_OFFSET` when none is.
+ */
+bc_status bc_client_query_consumer_offset(const struct bc_client *client,
+                                          const char *consumer_group,
+                                          const char *topic,
+                                          int32_t queue_id,
+                                          int64_t *out_value,
+                                          struct bc_error **err_out);
+
+/**
+ * Async `bc_client_query_consumer_offset`: returns at once; the value arrives in the callback.
+ */
+bc_status bc_client_query_consumer_offset_async(const struct bc_client *client,
+                                                const char *consumer_group,
+                                                const char *topic,
+                                                int32_t queue_id,
+                                                bc_int64_cb cb,
+                                                void *user_data,
+                                                struct bc_error **err_out);
+
+/**
+ * Commits `offset` for `consumer_group` on a queue (the broker must know the group:
+ * heartbeat or pull first).
+ */
+bc_status bc_client_update_consumer_offset(const struct bc_client *client,
+                                           const char *consumer_group,
+                                           const char *topic,
+                                           int32_t queue_id,
+                                           int64_t offset,
+                                           struct bc_error **err_out);
+
+/**
+ * Async `bc_client_update_consumer_offset`: returns at once; `cb` runs once.
+ */
+bc_status bc_client_update_consumer_offset_async(const struct bc_client *client,
+                                                 const char *consumer_group,
+                                                 const char *topic,
+                                                 int32_t queue_id,
+                                                 int64_t offset,
+                                                 bc_done_cb cb,
+                                                 void *user_data,
+                                                 struct bc_error **err_out);
+
+/**
+ * Commits an offset without waiting for the broker.
+ */
+bc_status bc_client_update_consumer_offset_oneway(const struct bc_client *client,
+                                                  const char *consumer_group,
+                                                  const char *topic,
+                                                  int32_t queue_id,
+                                                  int64_t offset,
+                                                  struct bc_error **err_out);
+
+/**
+ * Async `bc_client_update_consumer_offset_oneway`: returns at once; `cb` runs once.
+ */
+bc_status bc_client_update_consumer_offset_oneway_async(const struct bc_client *client,
+                                                        const char *consumer_group,
+                                                        const char *topic,
+                                                        int32_t queue_id,
+                                                        int64_t offset,
+                                                        bc_done_cb cb,
+                                                        void *user_data,
+                                                        struct bc_error **err_out);
+
+/**
+ * Creates (or updates) `topic` with `queue_nums` read and write queues (admin).
+ */
+bc_status bc_client_create_topic(const struct bc_client *client,
+                                 const char *topic,
+                                 int32_t queue_nums,
+                                 struct bc_error **err_out);
+
+/**
+ * Async `bc_client_create_topic`: returns at once; `cb` runs once.
+ */
+bc_status bc_client_create_topic_async(const struct bc_client *client,
+                                       const char *topic,
+                                       int32_t queue_nums,
+                                       bc_done_cb cb,
+                                       void *user_data,
+                                       struct bc_error **err_out);
+
+/**
+ * Registers a producer group and/or a consumer group (pull consumer, clustering) with
+ * the broker; either may be NULL but not both.
+ */
+bc_status bc_client_heartbeat(const struct bc_client *client,
+                              const char *producer_group,
+                              const char *consumer_group,
+                              struct bc_error **err_out);
+
+/**
+ * Async `bc_client_heartbeat`: returns at once; `cb` runs once.
+ */
+bc_status bc_client_heartbeat_async(const struct bc_client *client,
+                                    const char *producer_group,
+                                    const char *consumer_group,
+                                    bc_done_cb cb,
+                                    void *user_data,
+                                    struct bc_error **err_out);
+
+/**
+ * Tells the broker this client leaves its producer and/or consumer group.
+ */
+bc_status bc_client_unregister(const struct bc_client *client,
+                               const char *producer_group,
+                               const char *consumer_group,
+                               struct bc_error **err_out);
+
+/**
+ * Async `bc_client_unregister`: returns at once; `cb` runs once.
+ */
+bc_status bc_client_unregister_async(const struct bc_client *client,
+                                     const char *producer_group,
+                                     const char *consumer_group,
+                                     bc_done_cb cb,
+                                     void *user_data,
+                                     struct bc_error **err_out);
+
+/**
+ * Ends a transaction's half message: `state` 1 commit, 2 rollback, 0 unknown (the broker
+ * will check later). `msg_id`, `offset_msg_id`, `queue_offset` and `transaction_id` are
+ * what the half message's send returned. Oneway: completes once written.
+ */
+bc_status bc_client_end_transaction(const struct bc_client *client,
+                                    const char *producer_group,
+                                    const char *msg_id,
+                                    const char *offset_msg_id,
+                                    int64_t queue_offset,
+                                    const char *transaction_id,
+                                    int32_t state,
+                                    struct bc_error **err_out);
+
+/**
+ * Async `bc_client_end_transaction`: returns at once; `cb` runs once.
+ */
+bc_status bc_client_end_transaction_async(const struct bc_client *client,
+                                          const char *producer_group,
+                                          const char *msg_id,
+                                          const char *offset_msg_id,
+                                          int64_t queue_offset,
+                                          const char *transaction_id,
+                                          int32_t state,
+                                          bc_done_cb cb,
+                                          void *user_data,
+                                          struct bc_error **err_out);
+
+/**
+ * The route of `topic` as JSON (`TopicRouteData`: `queueDatas`, `brokerDatas` with
+ * `brokerAddrs`); ask a name server. `BC_ERR_BROKER_RESPONSE` with response code 17 for
+ * an unknown topic.
+ * `*out_json` is the caller's: free it with `bc_string_free`.
+ */
+bc_status bc_client_get_route_info(const struct bc_client *client,
+                                   const char *topic,
+                                   char **out_json,
+                                   struct bc_error **err_out);
+
+/**
+ * Async `bc_client_get_route_info`: returns at once; the JSON is borrowed for the callback.
+ */
+bc_status bc_client_get_route_info_async(const struct bc_client *client,
+                                         const char *topic,
+                                         bc_json_cb cb,
+                                         void *user_data,
+                                         struct bc_error **err_out);
+
+/**
+ * Every cluster and broker the name server knows, as JSON (`ClusterInfo`).
+ * `*out_json` is the caller's: free it with `bc_string_free`.
+ */
+bc_status bc_client_get_cluster_info(const struct bc_client *client,
+                                     char **out_json,
+                                     struct bc_error **err_out);
+
+/**
+ * Async `bc_client_get_cluster_info`: returns at once; the JSON is borrowed for the callback.
+ */
+bc_status bc_client_get_cluster_info_async(const struct bc_client *client,
+                                           bc_json_cb cb,
+                                           void *user_data,
+                                           struct bc_error **err_out);
+
+/**
+ * The client ids of a consumer group's live members, as a JSON array of strings.
+ * `*out_json` is the caller's: free it with `bc_string_free`.
+ */
+bc_status bc_client_get_consumer_list(const struct bc_client *client,
+                                      const char *consumer_group,
+                                      char **out_json,
+                                      struct bc_error **err_out);
+
+/**
+ * Async `bc_client_get_consumer_list`: returns at once; the JSON is borrowed for the callback.
+ */
+bc_status bc_client_get_consumer_list_async(const struct bc_client *client,
+                                            const char *consumer_group,
+                                            bc_json_cb cb,
+                                            void *user_data,
+                                            struct bc_error **err_out);
+
+/**
  * Frees a string this library returned (JSON results); NULL is ignored.
  */
 void bc_string_free(char *s);
+
+/**
+ * `bc_client_send_async` with a cancel token (`cancel` may be NULL: none). Cancelling the
+ * token before the broker's answer arrives completes the send with `BC_ERR_CANCELLED`
+ * (the message may or may not have been stored: the request may already be on the wire).
+ * A token already cancelled refuses the call with `BC_ERR_CANCELLED` (no callback).
+ *
+ * Ownership: the message is copied; the token is not retained (free it any time).
+ * Thread-safety: any thread. Errors: as `bc_client_send_async`, plus `BC_ERR_CANCELLED`.
+ */
+bc_status bc_client_send_async_with_cancel(const struct bc_client *client,
+                                           const char *producer_group,
+                                           int32_t queue_id,
+                                           const struct bc_message *message,
+                                           const struct bc_cancel_token *cancel,
+                                           bc_send_cb cb,
+                                           void *user_data,
+                                           struct bc_error **err_out);
+
+/**
+ * `bc_client_pull_async` with a cancel token (`cancel` may be NULL: none). Cancelling the
+ * token ends a pull still waiting — e.g. a long poll the broker holds — at once with
+ * `BC_ERR_CANCELLED` (no batch). A token already cancelled refuses the call with
+ * `BC_ERR_CANCELLED` (no callback).
+ *
+ * Ownership: the callback owns the batch it receives; the token is not retained.
+ * Thread-safety: any thread. Errors: as `bc_client_pull_async`, plus `BC_ERR_CANCELLED`.
+ */
+bc_status bc_client_pull_async_with_cancel(const struct bc_client *client,
+                                           const char *consumer_group,
+                                           const char *topic,
+                                           int32_t queue_id,
+                                           int64_t offset,
+                                           int32_t max_messages,
+                                           int32_t suspend_timeout_ms,
+                                           const char *subscription,
+                                           const struct bc_cancel_token *cancel,
+                                           bc_pull_cb cb,
+                                           void *user_data,
+                                           struct bc_error **err_out);
+
+/**
+ * Fetches the stored message whose offset message id is `offset_msg_id` (what a send
+ * returns in `bc_send_result_offset_msg_id`, or `bc_message_view.offset_msg_id`), as a batch
+ * of one message (status FOUND; `bc_batch_next_offset` is its queue offset + 1;
+ * `bc_batch_min_offset`/`_max_offset` are -1, not known).
+ *
+ * Ownership: `*out_batch` is the caller's; free it with `bc_batch_free`.
+ * Thread-safety: any thread. Errors: `BC_ERR_INVALID_ARG` (NULL, an id that does not
+ * decode), `BC_ERR_BROKER_RESPONSE`/`BC_ERR_BROKER_SYSTEM` (no such message),
+ * `BC_ERR_CONNECTION`, `BC_ERR_TIMEOUT`, `BC_ERR_CLOSED`, `BC_ERR_WOULD_DEADLOCK`.
+ */
+bc_status bc_client_view_message(const struct bc_client *client,
+                                 const char *offset_msg_id,
+                                 struct bc_batch **out_batch,
+                                 struct bc_error **err_out);
+
+/**
+ * Async `bc_client_view_message`: `cb` runs once; on success it owns the batch of one
+ * message (free it with `bc_batch_free`).
+ *
+ * Thread-safety: any thread. Errors (returned): `BC_ERR_INVALID_ARG`, `BC_ERR_CLOSED`;
+ * the others arrive in the callback.
+ */
+bc_status bc_client_view_message_async(const struct bc_client *client,
+                                       const char *offset_msg_id,
+                                       bc_pull_cb cb,
+                                       void *user_data,
+                                       struct bc_error **err_out);
+
+/**
+ * Hands message `index` of `batch` (a pulled batch) back to the broker for redelivery to
+ * `consumer_group` after `delay_level` (0: the broker chooses; negative: straight to the
+ * dead-letter queue). `max_reconsume_times` negative means the broker's default; past it the
+ * message goes to the dead-letter queue. The batch is only read during the call.
+ *
+ * Thread-safety: any thread. Errors: `BC_ERR_INVALID_ARG` (NULL, index out of range, bad
+ * group), `BC_ERR_BROKER_*` (e.g. the broker no longer has the message),
+ * `BC_ERR_CONNECTION`, `BC_ERR_TIMEOUT`, `BC_ERR_CLOSED`, `BC_ERR_WOULD_DEADLOCK`.
+ */
+bc_status bc_client_consumer_send_back(const struct bc_client *client,
+                                       const char *consumer_group,
+                                       const struct bc_batch *batch,
+                                       size_t index,
+                                       int32_t delay_level,
+                                       int32_t max_reconsume_times,
+                                       struct bc_error **err_out);
+
+/**
+ * Async `bc_client_consumer_send_back`: the message's identity is copied before return
+ * (the batch may be freed at once); `cb` runs once.
+ *
+ * Thread-safety: any thread. Errors (returned): `BC_ERR_INVALID_ARG`, `BC_ERR_CLOSED`.
+ */
+bc_status bc_client_consumer_send_back_async(const struct bc_client *client,
+                                             const char *consumer_group,
+                                             const struct bc_batch *batch,
+                                             size_t index,
+                                             int32_t delay_level,
+                                             int32_t max_reconsume_times,
+                                             bc_done_cb cb,
+                                             void *user_data,
+                                             struct bc_error **err_out);
+
+/**
+ * Locks queues of `consumer_group` for ordered consumption by this client (its client id).
+ * `mq_json` is a JSON array of `{"topic": "...", "brokerName": "...", "queueId": 0}`;
+ * the result is the array of those now locked by this client (the others are held by
+ * another client of the group). Locks expire unless renewed by locking again.
+ *
+ * Thread-safety: any thread. Errors: `BC_ERR_INVALID_ARG` (NULL, bad JSON, bad group),
+ * `BC_ERR_BROKER_*`, `BC_ERR_CONNECTION`, `BC_ERR_TIMEOUT`, `BC_ERR_CLOSED`,
+ * `BC_ERR_WOULD_DEADLOCK`.
+ * `*out_json` is the caller's: free it with `bc_string_free`.
+ */
+bc_status bc_client_lock_batch_mq(const struct bc_client *client,
+                                  const char *consumer_group,
+                                  const char *mq_json,
+                                  char **out_json,
+                                  struct bc_error **err_out);
+
+/**
+ * Async `bc_client_lock_batch_mq`: returns at once; the JSON is borrowed for the callback.
+ */
+bc_status bc_client_lock_batch_mq_async(const struct bc_client *client,
+                                        const char *consumer_group,
+                                        const char *mq_json,
+                                        bc_json_cb cb,
+                                        void *user_data,
+                                        struct bc_error **err_out);
+
+/**
+ * Releases locks this client holds on queues of `consumer_group` (`mq_json` as for
+ * `bc_client_lock_batch_mq`). Unlocking a queue not held changes nothing.
+ *
+ * Thread-safety: any thread. Errors: as `bc_client_lock_batch_mq`.
+ */
+bc_status bc_client_unlock_batch_mq(const struct bc_client *client,
+                                    const char *consumer_group,
+                                    const char *mq_json,
+                                    struct bc_error **err_out);
+
+/**
+ * Async `bc_client_unlock_batch_mq`: returns at once; `cb` runs once.
+ */
+bc_status bc_client_unlock_batch_mq_async(const struct bc_client *client,
+                                          const char *consumer_group,
+                                          const char *mq_json,
+                                          bc_done_cb cb,
+                                          void *user_data,
+                                          struct bc_error **err_out);
+
+/**
+ * Installs the callback that answers the broker's transaction checks for half messages this
+ * client's producer groups sent (register the group with `bc_client_heartbeat` so the broker
+ * knows where to ask). Replaces any previous callback; `cb` NULL removes it (`user_data` and
+ * `free_user_data` are then ignored).
+ *
+ * Ownership: the client keeps `user_data` until the callback is replaced or removed, or the
+ * client is freed; then `free_user_data(user_data)` runs once (if not NULL), after any
+ * check running at that moment has returned — on that check's thread, or on the calling one.
+ * Thread-safety: any thread. Errors: `BC_ERR_INVALID_ARG` (client NULL), `BC_ERR_CLOSED`
+ * (nothing was installed and `free_user_data` is not called).
+ */
+bc_status bc_client_set_transaction_check_cb(const struct bc_client *client,
+                                             bc_transaction_check_cb cb,
+                                             void *user_data,
+                                             bc_free_cb free_user_data,
+                                             struct bc_error **err_out);
+
+/**
+ * The message id (UNIQ_KEY) of the half message, as its send returned in
+ * `bc_send_result_msg_id`; `""` for NULL.
+ *
+ * Ownership: borrowed for the callback. Thread-safety: the callback's thread.
+ */
+const char *bc_transaction_check_msg_id(const struct bc_transaction_check *check);
+
+/**
+ * The transaction id (as `bc_send_result_transaction_id`), `""` when none or for NULL.
+ *
+ * Ownership: borrowed for the callback. Thread-safety: the callback's thread.
+ */
+const char *bc_transaction_check_transaction_id(const struct bc_transaction_check *check);
+
+/**
+ * The half message's real topic; `""` for NULL.
+ *
+ * Ownership: borrowed for the callback. Thread-safety: the callback's thread.
+ */
+const char *bc_transaction_check_topic(const struct bc_transaction_check *check);
+
+/**
+ * The half message's body; its length goes to `*out_len` (when not NULL). NULL (length 0)
+ * for NULL `check`; a non-NULL pointer with length 0 for an empty body.
+ *
+ * Ownership: borrowed for the callback. Thread-safety: the callback's thread.
+ */
+const uint8_t *bc_transaction_check_body(const struct bc_transaction_check *check, size_t *out_len);
+
+/**
+ * The value of property `name` of the half message (e.g. `"PGROUP"`, `"TAGS"`, user
+ * properties), or NULL when absent or on NULL arguments.
+ *
+ * Ownership: borrowed for the callback. Thread-safety: the callback's thread.
+ */
+const char *bc_transaction_check_property(const struct bc_transaction_check *check,
+                                          const char *name);
 
 /**
  * Creates an empty configuration (every key at its default).
@@ -511,6 +1121,418 @@ struct bc_error *bc_error_clone(const struct bc_error *err);
  * Thread-safety: any thread, once per error.
  */
 void bc_error_free(struct bc_error *err);
+
+/**
+ * Sets (or, with `cb` NULL, removes) the callback that receives the library's log events at
+ * `level` or more severe: 1 error, 2 warn, 3 info, 4 debug, 5 trace. `fields` are
+ * `key=value` text (see `bc_log_cb`). Replaces any previous callback. Without a callback
+ * (the default) nothing is logged anywhere.
+ *
+ * Ownership: the library keeps `user_data` until the callback is replaced or removed; then
+ * `free_user_data(user_data)` runs once (if not NULL). When this function returns, the old
+ * callback is no longer running on any thread and will not run again (called from inside
+ * the callback itself, the old one's `free_user_data` runs when that callback returns).
+ * With `cb` NULL, `level`, `user_data` and `free_user_data` are ignored.
+ *
+ * The first non-NULL callback installs the library's `tracing` subscriber as the process's
+ * global default. A Rust program linking this crate as a library that has installed its own
+ * global subscriber already keeps it (it receives the library's events): this function then
+ * returns `BC_ERR_INVALID_ARG` and takes nothing (`free_user_data` is not called). Installing
+ * one after a callback was set fails in that program instead (`set_global_default` returns
+ * an error). Each copy of the library (a C program, a shared object) has its own.
+ *
+ * Thread-safety: any thread (concurrent calls: the last one wins). Errors:
+ * `BC_ERR_INVALID_ARG` (level outside 1..=5 with a callback, or a foreign global
+ * subscriber).
+ */
+bc_status bc_set_log_callback(int32_t level,
+                              bc_log_cb cb,
+                              void *user_data,
+                              bc_free_cb free_user_data,
+                              struct bc_error **err_out);
+
+/**
+ * Creates a manager with no brokers (add them with `bc_manager_add_broker`). `config` may be
+ * NULL (defaults) and is copied; every key applies (timeouts and the like to each pooled
+ * connection; `pool.size`, `max.consecutive.failures`, `probe.backoff.*` and
+ * `route.refresh.ms` only to managers). With `queue` non-NULL, async
+ * completions are queued there and run by `bc_queue_dispatch` on the app's thread; with
+ * NULL they run on a library thread (never block in them).
+ *
+ * Ownership: `*out_manager` is the caller's; free it with `bc_manager_free`. The manager
+ * keeps `queue` alive. Thread-safety: any thread. Errors: `BC_ERR_INVALID_ARG`.
+ */
+bc_status bc_manager_new(const struct bc_config *config,
+                         const struct bc_queue *queue,
+                         struct bc_manager **out_manager,
+                         struct bc_error **err_out);
+
+/**
+ * Creates a manager that discovers its brokers from the name servers in `name_servers`
+ * (`"a:9876;b:9876"`, `;` or `,` separated) on `bc_manager_start`, then follows their routes
+ * (every `route.refresh.ms`). Otherwise as `bc_manager_new`.
+ *
+ * Ownership: `*out_manager` is the caller's; free it with `bc_manager_free`.
+ * Thread-safety: any thread. Errors: `BC_ERR_INVALID_ARG` (NULL, no address given).
+ */
+bc_status bc_manager_new_from_name_servers(const char *name_servers,
+                                           const struct bc_config *config,
+                                           const struct bc_queue *queue,
+                                           struct bc_manager **out_manager,
+                                           struct bc_error **err_out);
+
+/**
+ * Starts the background work (health probes of down brokers; with name servers, route
+ * refresh) and, with name servers, discovers the brokers once before returning. Starting
+ * twice is harmless. Operations work without start, but down brokers then stay down.
+ *
+ * Thread-safety: any thread. Errors: `BC_ERR_CONNECTION`, `BC_ERR_TIMEOUT` (no name server
+ * answered), `BC_ERR_SHUTDOWN`, `BC_ERR_CLOSED`, `BC_ERR_WOULD_DEADLOCK`.
+ */
+bc_status bc_manager_start(const struct bc_manager *manager, struct bc_error **err_out);
+
+/**
+ * Async `bc_manager_start`; `cb` runs once.
+ *
+ * Thread-safety: any thread. Errors (returned): `BC_ERR_INVALID_ARG`, `BC_ERR_CLOSED`.
+ */
+bc_status bc_manager_start_async(const struct bc_manager *manager,
+                                 bc_done_cb cb,
+                                 void *user_data,
+                                 struct bc_error **err_out);
+
+/**
+ * Closes the manager: new operations fail with `BC_ERR_CLOSED`; async operations in flight
+ * may finish for up to `timeout_ms`, then are cancelled (their callbacks get
+ * `BC_ERR_CANCELLED`); then the manager shuts down, letting requests still in flight (from
+ * blocking calls on other threads) finish for up to `timeout_ms` again before closing every
+ * connection. Returns once every accepted async operation has completed (in queue mode: been
+ * queued). Closing twice is harmless.
+ *
+ * Thread-safety: any thread; blocking: from a library thread (a callback in runtime mode) it
+ * returns `BC_ERR_WOULD_DEADLOCK`. Errors: `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_DEADLOCK`.
+ */
+bc_status bc_manager_close(struct bc_manager *manager,
+                           int32_t timeout_ms,
+                           struct bc_error **err_out);
+
+/**
+ * Frees the manager: closes it without grace (async operations in flight complete with
+ * `BC_ERR_CANCELLED` before this returns; in queue mode they are queued, and run by
+ * `bc_queue_dispatch` or `bc_queue_free`), shuts it down (its connections close) and
+ * releases it. Called from a callback or any library thread, the work is handed to a helper
+ * thread instead of blocking (the callbacks then complete shortly after it returns).
+ * Clients are independent of managers: free them in any order. NULL is ignored.
+ *
+ * Thread-safety: once, as the last call on the manager.
+ */
+void bc_manager_free(struct bc_manager *manager);
+
+/**
+ * Adds a broker by address (`"host:port"`) or, for a manager with name servers, by broker
+ * name (its master is looked up). Adding a known broker changes nothing.
+ *
+ * Ownership: `*out_addr` (the broker's address) is the caller's; free it with
+ * `bc_string_free`. Thread-safety: any thread. Errors: `BC_ERR_INVALID_ARG` (NULL, unknown
+ * broker name), `BC_ERR_CONNECTION`/`BC_ERR_TIMEOUT` (name servers), `BC_ERR_SHUTDOWN`,
+ * `BC_ERR_CLOSED`, `BC_ERR_WOULD_DEADLOCK`.
+ */
+bc_status bc_manager_add_broker(const struct bc_manager *manager,
+                                const char *name_or_addr,
+                                char **out_addr,
+                                struct bc_error **err_out);
+
+/**
+ * Async `bc_manager_add_broker`: the address is borrowed for the callback.
+ *
+ * Thread-safety: any thread. Errors (returned): `BC_ERR_INVALID_ARG`, `BC_ERR_CLOSED`.
+ */
+bc_status bc_manager_add_broker_async(const struct bc_manager *manager,
+                                      const char *name_or_addr,
+                                      bc_string_cb cb,
+                                      void *user_data,
+                                      struct bc_error **err_out);
+
+/**
+ * Removes the broker at `addr`: stops admitting requests to it, lets those in flight finish
+ * for up to `drain_ms`, then closes its connections (what is still in flight fails with
+ * `BC_ERR_SHUTDOWN`). A manager with name servers adds it back if they still list it.
+ *
+ * Thread-safety: any thread. Errors: `BC_ERR_INVALID_ARG` (NULL, broker not known),
+ * `BC_ERR_CLOSED`, `BC_ERR_WOULD_DEADLOCK`.
+ */
+bc_status bc_manager_remove_broker(const struct bc_manager *manager,
+                                   const char *addr,
+                                   int32_t drain_ms,
+                                   struct bc_error **err_out);
+
+/**
+ * Async `bc_manager_remove_broker`; `cb` runs once.
+ *
+ * Thread-safety: any thread. Errors (returned): `BC_ERR_INVALID_ARG`, `BC_ERR_CLOSED`.
+ */
+bc_status bc_manager_remove_broker_async(const struct bc_manager *manager,
+                                         const char *addr,
+                                         int32_t drain_ms,
+                                         bc_done_cb cb,
+                                         void *user_data,
+                                         struct bc_error **err_out);
+
+/**
+ * Sends `message` to its topic, route-aware: a writable queue is picked round robin from
+ * the topic's route (a topic not routed yet goes through the brokers of the template topic,
+ * which create it), and a retriable failure is retried on another broker, all within one
+ * request timeout. The message is copied.
+ *
+ * Ownership: `*out_result` is the caller's (free with `bc_send_result_free`).
+ * Thread-safety: any thread. Errors: `BC_ERR_INVALID_ARG` (nothing sent),
+ * `BC_ERR_CONNECTION`, `BC_ERR_TIMEOUT`, `BC_ERR_BROKER_*` (response code 17: no route),
+ * `BC_ERR_SHUTDOWN`, `BC_ERR_CLOSED`, `BC_ERR_WOULD_DEADLOCK`.
+ */
+bc_status bc_manager_send(const struct bc_manager *manager,
+                          const char *producer_group,
+                          const struct bc_message *message,
+                          struct bc_send_result **out_result,
+                          struct bc_error **err_out);
+
+/**
+ * Async `bc_manager_send`: the message is copied before return; `cb` runs once (the result
+ * is borrowed for the callback).
+ *
+ * Thread-safety: any thread. Errors (returned): `BC_ERR_INVALID_ARG`, `BC_ERR_CLOSED`.
+ */
+bc_status bc_manager_send_async(const struct bc_manager *manager,
+                                const char *producer_group,
+                                const struct bc_message *message,
+                                bc_send_cb cb,
+                                void *user_data,
+                                struct bc_error **err_out);
+
+/**
+ * `bc_manager_send_async` with a cancel token (`cancel` may be NULL: none); see
+ * `bc_client_send_async_with_cancel`.
+ *
+ * Thread-safety: any thread. Errors (returned): `BC_ERR_INVALID_ARG`, `BC_ERR_CLOSED`,
+ * `BC_ERR_CANCELLED` (token already cancelled).
+ */
+bc_status bc_manager_send_async_with_cancel(const struct bc_manager *manager,
+                                            const char *producer_group,
+                                            const struct bc_message *message,
+                                            const struct bc_cancel_token *cancel,
+                                            bc_send_cb cb,
+                                            void *user_data,
+                                            struct bc_error **err_out);
+
+/**
+ * Sends `count` messages of one topic as one batch, route-aware as `bc_manager_send`
+ * (one queue for the whole batch, stored in order). Messages are copied.
+ *
+ * Ownership: `*out_result` is the caller's (free with `bc_send_result_free`).
+ * Thread-safety: any thread. Errors: as `bc_manager_send` (an empty or mixed-topic batch is
+ * `BC_ERR_INVALID_ARG`).
+ */
+bc_status bc_manager_send_batch(const struct bc_manager *manager,
+                                const char *producer_group,
+                                const struct bc_message *const *messages,
+                                size_t count,
+                                struct bc_send_result **out_result,
+                                struct bc_error **err_out);
+
+/**
+ * Async `bc_manager_send_batch`; messages are copied before return; `cb` runs once.
+ *
+ * Thread-safety: any thread. Errors (returned): `BC_ERR_INVALID_ARG`, `BC_ERR_CLOSED`.
+ */
+bc_status bc_manager_send_batch_async(const struct bc_manager *manager,
+                                      const char *producer_group,
+                                      const struct bc_message *const *messages,
+                                      size_t count,
+                                      bc_send_cb cb,
+                                      void *user_data,
+                                      struct bc_error **err_out);
+
+/**
+ * Pulls from queue `queue_id` of `topic` on `broker` — a broker name (`"broker-a"`, known
+ * from the name servers or an add by name) or an address. The other parameters are those of
+ * `bc_client_pull` (tag expression `subscription`, NULL = `"*"`; long polling with
+ * `suspend_timeout_ms > 0`).
+ *
+ * Ownership: `*out_batch` is the caller's (free with `bc_batch_free`).
+ * Thread-safety: any thread. Errors: `BC_ERR_INVALID_ARG`, `BC_ERR_CONNECTION` (also: broker
+ * not known, or marked down), `BC_ERR_TIMEOUT`, `BC_ERR_PULL`, `BC_ERR_BROKER_*`,
+ * `BC_ERR_SHUTDOWN`, `BC_ERR_CLOSED`, `BC_ERR_WOULD_DEADLOCK`.
+ */
+bc_status bc_manager_pull(const struct bc_manager *manager,
+                          const char *broker,
+                          const char *consumer_group,
+                          const char *topic,
+                          int32_t queue_id,
+                          int64_t offset,
+                          int32_t max_messages,
+                          int32_t suspend_timeout_ms,
+                          const char *subscription,
+                          struct bc_batch **out_batch,
+                          struct bc_error **err_out);
+
+/**
+ * Async `bc_manager_pull`; the callback owns the batch it receives.
+ *
+ * Thread-safety: any thread. Errors (returned): `BC_ERR_INVALID_ARG`, `BC_ERR_CLOSED`.
+ */
+bc_status bc_manager_pull_async(const struct bc_manager *manager,
+                                const char *broker,
+                                const char *consumer_group,
+                                const char *topic,
+                                int32_t queue_id,
+                                int64_t offset,
+                                int32_t max_messages,
+                                int32_t suspend_timeout_ms,
+                                const char *subscription,
+                                bc_pull_cb cb,
+                                void *user_data,
+                                struct bc_error **err_out);
+
+/**
+ * `bc_manager_pull_async` with a cancel token (`cancel` may be NULL: none); see
+ * `bc_client_pull_async_with_cancel`.
+ *
+ * Thread-safety: any thread. Errors (returned): `BC_ERR_INVALID_ARG`, `BC_ERR_CLOSED`,
+ * `BC_ERR_CANCELLED` (token already cancelled).
+ */
+bc_status bc_manager_pull_async_with_cancel(const struct bc_manager *manager,
+                                            const char *broker,
+                                            const char *consumer_group,
+                                            const char *topic,
+                                            int32_t queue_id,
+                                            int64_t offset,
+                                            int32_t max_messages,
+                                            int32_t suspend_timeout_ms,
+                                            const char *subscription,
+                                            const struct bc_cancel_token *cancel,
+                                            bc_pull_cb cb,
+                                            void *user_data,
+                                            struct bc_error **err_out);
+
+/**
+ * The committed offset of `consumer_group` on queue `queue_id` of `topic` on `broker`
+ * (name or address). Errors: `BC_ERR_OFFSET` when none is committed, `BC_ERR_INVALID_ARG`,
+ * transport and broker errors, `BC_ERR_SHUTDOWN`, `BC_ERR_CLOSED`,
+ * `BC_ERR_WOULD_DEADLOCK`. Thread-safety: any thread.
+ */
+bc_status bc_manager_query_consumer_offset(const struct bc_manager *manager,
+                                           const char *broker,
+                                           const char *consumer_group,
+                                           const char *topic,
+                                           int32_t queue_id,
+                                           int64_t *out_value,
+                                           struct bc_error **err_out);
+
+/**
+ * Async `bc_manager_query_consumer_offset`: returns at once; the value arrives in the callback.
+ */
+bc_status bc_manager_query_consumer_offset_async(const struct bc_manager *manager,
+                                                 const char *broker,
+                                                 const char *consumer_group,
+                                                 const char *topic,
+                                                 int32_t queue_id,
+                                                 bc_int64_cb cb,
+                                                 void *user_data,
+                                                 struct bc_error **err_out);
+
+/**
+ * The next offset to be written in queue `queue_id` of `topic` on `broker` (name or
+ * address). Errors: `BC_ERR_INVALID_ARG`, transport and broker errors,
+ * `BC_ERR_SHUTDOWN`, `BC_ERR_CLOSED`, `BC_ERR_WOULD_DEADLOCK`. Thread-safety: any thread.
+ */
+bc_status bc_manager_get_max_offset(const struct bc_manager *manager,
+                                    const char *broker,
+                                    const char *topic,
+                                    int32_t queue_id,
+                                    int64_t *out_value,
+                                    struct bc_error **err_out);
+
+/**
+ * Async `bc_manager_get_max_offset`: returns at once; the value arrives in the callback.
+ */
+bc_status bc_manager_get_max_offset_async(const struct bc_manager *manager,
+                                          const char *broker,
+                                          const char *topic,
+                                          int32_t queue_id,
+                                          bc_int64_cb cb,
+                                          void *user_data,
+                                          struct bc_error **err_out);
+
+/**
+ * Commits `offset` for `consumer_group` on queue `queue_id` of `topic` on `broker` (name
+ * or address; the broker must know the group: heartbeat or pull first). Errors:
+ * `BC_ERR_INVALID_ARG`, transport and broker errors, `BC_ERR_SHUTDOWN`, `BC_ERR_CLOSED`,
+ * `BC_ERR_WOULD_DEADLOCK`. Thread-safety: any thread.
+ */
+bc_status bc_manager_update_consumer_offset(const struct bc_manager *manager,
+                                            const char *broker,
+                                            const char *consumer_group,
+                                            const char *topic,
+                                            int32_t queue_id,
+                                            int64_t offset,
+                                            struct bc_error **err_out);
+
+/**
+ * Async `bc_manager_update_consumer_offset`: returns at once; `cb` runs once.
+ */
+bc_status bc_manager_update_consumer_offset_async(const struct bc_manager *manager,
+                                                  const char *broker,
+                                                  const char *consumer_group,
+                                                  const char *topic,
+                                                  int32_t queue_id,
+                                                  int64_t offset,
+                                                  bc_done_cb cb,
+                                                  void *user_data,
+                                                  struct bc_error **err_out);
+
+/**
+ * Registers a producer group and/or a consumer group (pull consumer, clustering) with
+ * every broker the manager knows (none known: nothing to do, `BC_OK`); either group may
+ * be NULL but not both. When some brokers fail, the others are still registered and the
+ * error is the first failure's (each failure is also logged, see `bc_set_log_callback`).
+ * Errors: `BC_ERR_INVALID_ARG`, transport and broker errors, `BC_ERR_CLOSED`,
+ * `BC_ERR_WOULD_DEADLOCK`. Thread-safety: any thread.
+ */
+bc_status bc_manager_heartbeat(const struct bc_manager *manager,
+                               const char *producer_group,
+                               const char *consumer_group,
+                               struct bc_error **err_out);
+
+/**
+ * Async `bc_manager_heartbeat`: returns at once; `cb` runs once.
+ */
+bc_status bc_manager_heartbeat_async(const struct bc_manager *manager,
+                                     const char *producer_group,
+                                     const char *consumer_group,
+                                     bc_done_cb cb,
+                                     void *user_data,
+                                     struct bc_error **err_out);
+
+/**
+ * The health of the broker at `addr` (an address, or a broker name the manager knows):
+ * 0 healthy, 1 suspect (recent failures), 2 down (failing at once until a probe succeeds),
+ * -1 unknown broker, NULL arguments or a closed manager.
+ *
+ * Thread-safety: any thread; never blocks.
+ */
+int32_t bc_manager_broker_state(const struct bc_manager *manager, const char *addr);
+
+/**
+ * The manager's state and metrics as JSON: `{"client_id", "name_servers": [...],
+ * "brokers": [{"addr", "name", "state": "healthy"|"suspect"|"down", "consecutive_failures",
+ * "open_connections", "in_flight", "requests", "errors", "latency_p50_us",
+ * "latency_p99_us"}]}`. Never blocks.
+ *
+ * Ownership: `*out_json` is the caller's; free it with `bc_string_free`.
+ * Thread-safety: any thread. Errors: `BC_ERR_INVALID_ARG`, `BC_ERR_CLOSED`.
+ */
+bc_status bc_manager_stats_json(const struct bc_manager *manager,
+                                char **out_json,
+                                struct bc_error **err_out);
 
 /**
  * Creates a message for `topic` with a copy of `body_len` bytes at `body`.
@@ -640,8 +1662,9 @@ bc_status bc_queue_set_wakeup(const struct bc_queue *queue,
 
 /**
  * Frees the queue. Completions still queued are delivered first, on the calling thread, so
- * every accepted operation's callback runs exactly once. Clients created with this queue
- * keep delivering into it until they are freed: free them first. NULL is ignored.
+ * every accepted operation's callback runs exactly once. Clients and managers created with
+ * this queue may outlive it: their later completions then run on library threads (as in
+ * callback mode). Freeing them first keeps every callback on your thread. NULL is ignored.
  *
  * Thread-safety: any thread, once, not concurrently with `bc_queue_dispatch`.
  */

@@ -10,9 +10,12 @@
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 
 mod boundary;
+pub mod cancel;
 pub mod client;
 pub mod config;
 pub mod error;
+pub mod log;
+pub mod manager;
 pub mod message;
 mod pending;
 pub mod queue;

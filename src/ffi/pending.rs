@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use tokio::sync::oneshot;
 
+use super::cancel::CancelSignal;
 use super::error::bc_error;
 use super::queue::Queue;
 use super::status::bc_status;
@@ -76,6 +77,30 @@ impl Pending {
         F: Future<Output = Result<T, BrokerError>> + Send + 'static,
         D: FnOnce(Result<T, bc_error>) + Send + 'static,
     {
+        self.start_with_cancel(op, deliver, None)
+    }
+
+    /// [`Self::start`] with an optional caller's cancel token: when it fires before `op`
+    /// completes, `op` is dropped and `deliver` gets `BC_ERR_CANCELLED` (still exactly once).
+    /// A token already cancelled refuses the operation with `BC_ERR_CANCELLED` (and `deliver`
+    /// never runs).
+    pub fn start_with_cancel<T, F, D>(
+        self: &Arc<Self>,
+        op: F,
+        deliver: D,
+        token: Option<CancelSignal>,
+    ) -> Result<(), bc_error>
+    where
+        T: Send + 'static,
+        F: Future<Output = Result<T, BrokerError>> + Send + 'static,
+        D: FnOnce(Result<T, bc_error>) + Send + 'static,
+    {
+        if token.as_ref().is_some_and(CancelSignal::is_cancelled) {
+            return Err(bc_error::new(
+                bc_status::BC_ERR_CANCELLED,
+                "the cancel token was already cancelled; the operation was not started",
+            ));
+        }
         let (id, cancel) = {
             let mut ops = self.lock();
             // Checked under the lock, so close() cannot miss an operation accepted late.
@@ -91,7 +116,15 @@ impl Pending {
             // instead of losing the callback.
             let task = tokio::spawn(op);
             let abort = task.abort_handle();
+            let by_token = async move {
+                match token {
+                    Some(t) => t.cancelled().await,
+                    None => std::future::pending().await,
+                }
+            };
             let outcome = tokio::select! {
+                // A result that is ready wins over a cancel that arrives at the same time.
+                biased;
                 joined = task => match joined {
                     Ok(r) => r.map_err(bc_error::from),
                     Err(e) if e.is_panic() => Err(bc_error::new(
@@ -105,11 +138,50 @@ impl Pending {
                     let status = reason.unwrap_or(bc_status::BC_ERR_CANCELLED);
                     Err(bc_error::new(status, "operation cancelled: the handle was closed"))
                 }
+                () = by_token => {
+                    abort.abort();
+                    Err(bc_error::new(
+                        bc_status::BC_ERR_CANCELLED,
+                        "operation cancelled by its bc_cancel_token",
+                    ))
+                }
             };
             me.deliver(Box::new(move || deliver(outcome)));
             me.finish(id);
         });
         Ok(())
+    }
+
+    /// Runs a blocking operation from a C thread, registered like an async one so that
+    /// `close` gives it the same grace period and then cancels it. From a library thread it
+    /// returns `BC_ERR_WOULD_DEADLOCK` (waiting there could deadlock the runtime).
+    pub fn block<T, F>(&self, op: F) -> Result<T, bc_error>
+    where
+        F: Future<Output = Result<T, BrokerError>>,
+    {
+        if crate::transport::runtime::on_runtime_thread() {
+            return Err(bc_error::from(BrokerError::WouldDeadlock));
+        }
+        let (id, cancel) = {
+            let mut ops = self.lock();
+            self.check_open()?;
+            let id = self.next.fetch_add(1, Ordering::Relaxed);
+            let (tx, rx) = oneshot::channel();
+            ops.insert(id, Some(tx));
+            (id, rx)
+        };
+        let outcome = runtime().block_on(async move {
+            tokio::select! {
+                biased;
+                r = op => r.map_err(bc_error::from),
+                reason = cancel => Err(bc_error::new(
+                    reason.unwrap_or(bc_status::BC_ERR_CANCELLED),
+                    "operation cancelled: the handle was closed",
+                )),
+            }
+        });
+        self.finish(id);
+        outcome
     }
 
     fn deliver(&self, completion: Box<dyn FnOnce() + Send>) {

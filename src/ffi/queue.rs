@@ -25,6 +25,12 @@ struct Wakeup {
 
 pub(crate) struct Queue {
     items: Mutex<VecDeque<Completion>>,
+    /// Set by `bc_queue_free`: nobody will dispatch any more, so later completions run where
+    /// they complete (a library thread) rather than wait forever in an orphaned queue.
+    freed: std::sync::atomic::AtomicBool,
+    /// Bumped (under the items lock) by `bc_queue_wakeup`, so a waiter can tell a wakeup
+    /// from a spurious return.
+    wakeups: std::sync::atomic::AtomicU64,
     ready: Condvar,
     fd: OwnedFd,
     wakeup: Mutex<Option<Wakeup>>,
@@ -39,6 +45,8 @@ impl Queue {
         }
         Ok(Queue {
             items: Mutex::new(VecDeque::new()),
+            freed: std::sync::atomic::AtomicBool::new(false),
+            wakeups: std::sync::atomic::AtomicU64::new(0),
             ready: Condvar::new(),
             // SAFETY: `fd` is a fresh descriptor we own.
             fd: unsafe { OwnedFd::from_raw_fd(fd) },
@@ -66,6 +74,11 @@ impl Queue {
     pub(crate) fn push(&self, c: Completion) {
         let was_empty = {
             let mut q = self.lock();
+            if self.freed.load(std::sync::atomic::Ordering::Acquire) {
+                drop(q);
+                c();
+                return;
+            }
             let was_empty = q.is_empty();
             q.push_back(c);
             if was_empty {
@@ -75,8 +88,9 @@ impl Queue {
         };
         self.ready.notify_all();
         if was_empty {
-            let wake = *self.wakeup.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(w) = wake {
+            // Called under its lock, so after bc_queue_set_wakeup(NULL) returns it never runs.
+            let wake = self.wakeup.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(w) = *wake {
                 (w.cb)(w.user_data as *mut std::ffi::c_void);
             }
         }
@@ -101,12 +115,26 @@ impl Queue {
     }
 
     fn wait(&self, timeout: Duration) -> usize {
+        use std::sync::atomic::Ordering::SeqCst;
         let q = self.lock();
+        let seen = self.wakeups.load(SeqCst);
         let (q, _) = self
             .ready
-            .wait_timeout_while(q, timeout, |q| q.is_empty())
+            .wait_timeout_while(q, timeout, |q| {
+                q.is_empty() && self.wakeups.load(SeqCst) == seen
+            })
             .unwrap_or_else(|e| e.into_inner());
         q.len()
+    }
+
+    fn wakeup(&self) {
+        {
+            // Under the lock: a waiter between its check and its sleep cannot miss it.
+            let _items = self.lock();
+            self.wakeups
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+        self.ready.notify_all();
     }
 
     fn len(&self) -> usize {
@@ -194,7 +222,7 @@ pub extern "C" fn bc_queue_wait(queue: *const bc_queue, timeout_ms: i32) -> usiz
 pub extern "C" fn bc_queue_wakeup(queue: *const bc_queue) {
     call_or((), || {
         if let Ok(q) = arg(queue, "queue") {
-            q.inner.ready.notify_all();
+            q.inner.wakeup();
         }
     })
 }
@@ -230,8 +258,9 @@ pub extern "C" fn bc_queue_set_wakeup(
 }
 
 /// Frees the queue. Completions still queued are delivered first, on the calling thread, so
-/// every accepted operation's callback runs exactly once. Clients created with this queue
-/// keep delivering into it until they are freed: free them first. NULL is ignored.
+/// every accepted operation's callback runs exactly once. Clients and managers created with
+/// this queue may outlive it: their later completions then run on library threads (as in
+/// callback mode). Freeing them first keeps every callback on your thread. NULL is ignored.
 ///
 /// Thread-safety: any thread, once, not concurrently with `bc_queue_dispatch`.
 #[no_mangle]
@@ -242,6 +271,13 @@ pub extern "C" fn bc_queue_free(queue: *mut bc_queue) {
         }
         // SAFETY: a non-NULL `queue` came from `bc_queue_new` and is freed once.
         let q = unsafe { Box::from_raw(queue) };
+        {
+            // Under the lock, so no push can land between the flag and the final drain.
+            let _items = q.inner.lock();
+            q.inner
+                .freed
+                .store(true, std::sync::atomic::Ordering::Release);
+        }
         q.inner.dispatch(0);
     })
 }
@@ -283,6 +319,21 @@ mod tests {
     }
 
     #[test]
+    fn wakeup_ends_a_wait_on_an_empty_queue() {
+        let q = Arc::new(Queue::new().unwrap());
+        let waiter = {
+            let q = q.clone();
+            std::thread::spawn(move || q.wait(Duration::from_secs(60)))
+        };
+        // Wake until the waiter is gone: a wakeup sent before it sleeps is not lost either.
+        while !waiter.is_finished() {
+            q.wakeup();
+            std::thread::yield_now();
+        }
+        assert_eq!(waiter.join().unwrap(), 0);
+    }
+
+    #[test]
     fn free_delivers_leftovers() {
         let mut raw = std::ptr::null_mut();
         assert_eq!(
@@ -296,8 +347,15 @@ mod tests {
             r.fetch_add(1, Ordering::SeqCst);
         }));
         assert_eq!(bc_queue_len(raw), 1);
+        let inner = unsafe { &*raw }.inner.clone(); // what a client holds
         bc_queue_free(raw);
         assert_eq!(ran.load(Ordering::SeqCst), 1);
+        // A completion after the queue was freed still runs, exactly once, where it completes.
+        let r = ran.clone();
+        inner.push(Box::new(move || {
+            r.fetch_add(1, Ordering::SeqCst);
+        }));
+        assert_eq!(ran.load(Ordering::SeqCst), 2);
         bc_queue_free(std::ptr::null_mut());
         assert_eq!(bc_queue_fd(std::ptr::null()), -1);
     }

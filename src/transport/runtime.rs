@@ -40,10 +40,24 @@ pub fn runtime() -> &'static Runtime {
         Builder::new_multi_thread()
             .worker_threads(worker_threads())
             .thread_name("bc-worker")
+            .on_thread_start(block_sigpipe)
             .enable_all()
             .build()
             .expect("cannot start the brokerclient runtime")
     })
+}
+
+/// Writing to a socket the peer reset raises SIGPIPE, whose default action kills the whole
+/// process: a C host that never asked for that must not die because a broker went away. With
+/// the signal blocked on our threads the write fails with EPIPE instead (as librdkafka does).
+fn block_sigpipe() {
+    // SAFETY: plain signal-mask calls on the current thread with valid, initialised sets.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGPIPE);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+    }
 }
 
 /// A handle to spawn connection tasks on: the caller's runtime when called from one, else the
