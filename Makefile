@@ -1,18 +1,21 @@
-# The two entry points of README.md, plus helpers. Every target works on a fresh machine:
+# The entry points of README.md, plus helpers. Every target works on a fresh machine:
 # scripts/rocketmq.sh fetches the broker from Maven Central.
 
-.PHONY: quickstart test build broker-start broker-stop fuzz header
+.PHONY: quickstart test build broker-start broker-stop fuzz header c-tests install install-test check-symbols
+
+PREFIX ?= /usr/local
+LIBDIR ?= lib
 
 build:
 	cargo build --release
 
-# Starts a local name server + broker and runs the quickstart against it.
-quickstart: build
-	scripts/rocketmq.sh start
-	cargo run --release --example quickstart
+# Starts a local name server + broker and runs examples-c/quickstart.c against it (through
+# the C library): send one message, pull it back.
+quickstart:
+	scripts/quickstart.sh
 
-# Every test: lints, header drift, unit and property tests, integration tests against the
-# real broker (started and stopped by the script).
+# Every test: lints, header drift, symbols, install, unit/property/mock tests, integration
+# tests against two real brokers, C/C++ tests under ASan and valgrind, manager failover.
 test:
 	scripts/test.sh
 
@@ -21,6 +24,25 @@ broker-start:
 
 broker-stop:
 	scripts/rocketmq.sh stop
+
+# C/C++ tests (tests/c) and C samples (examples-c) against the running broker
+# (make broker-start): plain, ASan+UBSan, valgrind. One mode: scripts/c-tests.sh plain|asan|valgrind
+c-tests:
+	scripts/c-tests.sh all
+
+# Installs the release build under $(PREFIX): lib (+ soname symlinks), headers, pkg-config,
+# CMake package.
+install:
+	DESTDIR="$(DESTDIR)" LIBDIR="$(LIBDIR)" scripts/install.sh "$(PREFIX)"
+
+# Installs into a temporary prefix and builds/runs a consumer with pkg-config and CMake.
+install-test:
+	scripts/install-test.sh
+
+# Compares the library's exports with abi/symbols.txt (scripts/check-symbols.sh --update
+# rewrites it).
+check-symbols:
+	scripts/check-symbols.sh
 
 # Bounded cargo-fuzz run of every target (FUZZ_SECONDS per target, default 60).
 fuzz:

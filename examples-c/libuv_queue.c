@@ -34,12 +34,6 @@
 #include "brokerclient.h"
 #include "brokerclient/adapters/libuv.h"
 
-/* WORKAROUND (C-API bug, see examples-c/README.md): the generated header does not declare the
- * macro-defined client functions, although the library exports them. A compatible
- * redeclaration stays valid C once the header declares them. */
-bc_status bc_client_create_topic(const bc_client *client, const char *topic, int32_t queue_nums,
-                                 bc_error **err_out);
-
 #define TOPIC "BrokerClientLibuvC"
 #define QUEUES 4
 #define QUEUE_ID 1

@@ -52,7 +52,7 @@ fi
 command -v nm >/dev/null || { echo "check-symbols: nm not found (binutils)" >&2; exit 2; }
 
 file=abi/symbols.txt
-version=$(sed -n '/^\[package\]/,/^\[/{s/^version *= *"\([^"]*\)".*/\1/p}' Cargo.toml | head -n1)
+version=$(sed -n '/^\[package\]/,/^\[/{/^version *=/{s/^version *= *"\([^"]*\)".*/\1/p;q;}}' Cargo.toml)
 [ -n "$version" ] || { echo "check-symbols: no version in Cargo.toml" >&2; exit 2; }
 
 tmp=$(mktemp -d)
@@ -112,10 +112,10 @@ while read -r s; do problem "exported but not in $file: $s"; done <"$tmp/new"
 while read -r s; do problem "in $file but not exported (symbols are add-only): $s"; done <"$tmp/gone"
 
 # The updated list: known entries keep their version, new ones get Cargo.toml's.
-awk -v ver="$version" '
-    NR == FNR { known[$1] = $2; next }
+awk -v ver="$version" -v listed="$tmp/listed" '
+    BEGIN { while ((getline l < listed) > 0) { split(l, f, " "); known[f[1]] = f[2] } }
     { print $1, ($1 in known ? known[$1] : ver) }
-' "$tmp/listed" "$tmp/exported" | sort >"$tmp/updated"
+' "$tmp/exported" | sort >"$tmp/updated"
 
 count=$(wc -l <"$tmp/exported" | tr -d ' ')
 if [ "$update" = 1 ]; then

@@ -30,7 +30,7 @@ else
 fi
 prefix=$tmp/prefix
 
-version=$(sed -n '/^\[package\]/,/^\[/{s/^version *= *"\([^"]*\)".*/\1/p}' Cargo.toml | head -n1)
+version=$(sed -n '/^\[package\]/,/^\[/{/^version *=/{s/^version *= *"\([^"]*\)".*/\1/p;q;}}' Cargo.toml)
 [[ $version =~ ^([0-9]+)\.([0-9]+)\.[0-9]+ ]] || { echo "install-test: no version in Cargo.toml" >&2; exit 2; }
 if [ "${BASH_REMATCH[1]}" = 0 ]; then soname="libbrokerclient.so.0.${BASH_REMATCH[2]}"; else soname="libbrokerclient.so.${BASH_REMATCH[1]}"; fi
 

@@ -53,7 +53,7 @@ esac
 destdir=${DESTDIR:-}
 static_libs=${BC_STATIC_LIBS:-$DEFAULT_STATIC_LIBS}
 
-version=$(sed -n '/^\[package\]/,/^\[/{s/^version *= *"\([^"]*\)".*/\1/p}' Cargo.toml | head -n1)
+version=$(sed -n '/^\[package\]/,/^\[/{/^version *=/{s/^version *= *"\([^"]*\)".*/\1/p;q;}}' Cargo.toml)
 if ! [[ $version =~ ^([0-9]+)\.([0-9]+)\.([0-9]+) ]]; then
     echo "install.sh: cannot read the version from Cargo.toml" >&2
     exit 1

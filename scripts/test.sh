@@ -17,6 +17,12 @@ git diff --exit-code -- include/ || {
     exit 1
 }
 
+step "exported symbols match abi/symbols.txt"
+scripts/check-symbols.sh target/debug/libbrokerclient.so
+
+step "install: pkg-config and CMake consumers, shared and static"
+scripts/install-test.sh
+
 step "unit, property and mock-broker tests (no broker needed)"
 cargo test --features mock --lib --test mock_faults
 
@@ -34,10 +40,13 @@ done
 cargo test --features mock "${integration[@]}" -- --test-threads=2
 cargo test --features mock --doc
 
+step "C ABI: C/C++ tests and C samples (gcc+clang; plain, ASan+UBSan, valgrind)"
+BC_TEST_STRICT=1 BC_BROKER_ADDR=127.0.0.1:10911 scripts/c-tests.sh all
+
 step "manager tests (stop and restart broker-a)"
 cargo test --test manager -- --test-threads=1
 
-step "quickstart"
+step "Rust quickstart (the C quickstart ran with the C samples above)"
 cargo run --example quickstart
 
 echo

@@ -33,17 +33,6 @@
 #error "brokerclient.hpp needs brokerclient.h 0.1.0 or newer"
 #endif
 
-/*
- * WORKAROUND (C-API bug, see examples-c/README.md): the generated header does not declare the
- * functions src/ffi/client.rs defines through macro_rules! (create_topic, offsets, ...),
- * although the library exports them. An identical redeclaration stays valid once the header
- * declares them, so this block can be deleted then.
- */
-extern "C" {
-bc_status bc_client_create_topic(const bc_client *client, const char *topic, int32_t queue_nums,
-                                 bc_error **err_out);
-}
-
 namespace brokerclient {
 
 /// The library's version at run time ("0.1.0"); compare with BC_VERSION_STR.
