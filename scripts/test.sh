@@ -26,6 +26,9 @@ scripts/install-test.sh
 step "unit, property and mock-broker tests (no broker needed)"
 cargo test --features mock --lib --test mock_faults
 
+step "C ABI: C tests and C samples against the mock broker (plain gcc+clang)"
+BC_TEST_STRICT=1 scripts/with-mock-broker.sh scripts/c-tests.sh plain
+
 step "start the real brokers (broker-a, broker-b, one name server)"
 trap 'scripts/rocketmq.sh stop || true' EXIT
 BC_RMQ_BROKERS=2 scripts/rocketmq.sh start
