@@ -10,6 +10,20 @@
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
+/// Declares blocking methods that wait on the async method of the same name of `self.inner`
+/// (used by `BrokerClient` and `BrokerManager`).
+macro_rules! blocking_ops {
+    ($(
+        $(#[$meta:meta])*
+        fn $name:ident(&self $(, $arg:ident: $ty:ty)*) -> $ret:ty;
+    )*) => {$(
+        $(#[$meta])*
+        pub fn $name(&self $(, $arg: $ty)*) -> $crate::Result<$ret> {
+            $crate::transport::runtime::block_on(self.inner.$name($($arg),*))?
+        }
+    )*};
+}
+
 pub mod client;
 pub mod error;
 pub mod ffi;

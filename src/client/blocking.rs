@@ -9,28 +9,13 @@ use std::time::Duration;
 use super::handler::{NotifyHandler, TransactionCheckHandler};
 use super::types::{BoundaryType, EndTransaction, PullRequest, PullResult, SendResult};
 use super::{AsyncBrokerClient, ClientConfig};
-use crate::error::Result;
 use crate::protocol::bodies::{ClusterInfo, HeartbeatData, MessageQueue, TopicRouteData};
 use crate::protocol::message::{Message, MessageExt};
-use crate::transport::runtime::block_on;
 
 /// A blocking client of one broker or name server. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct BrokerClient {
     inner: AsyncBrokerClient,
-}
-
-/// Declares blocking methods that wait on the async method of the same name.
-macro_rules! blocking_ops {
-    ($(
-        $(#[$meta:meta])*
-        fn $name:ident(&self $(, $arg:ident: $ty:ty)*) -> $ret:ty;
-    )*) => {$(
-        $(#[$meta])*
-        pub fn $name(&self $(, $arg: $ty)*) -> Result<$ret> {
-            block_on(self.inner.$name($($arg),*))?
-        }
-    )*};
 }
 
 impl BrokerClient {

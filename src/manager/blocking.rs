@@ -16,18 +16,6 @@ pub struct BrokerManager {
     inner: AsyncBrokerManager,
 }
 
-macro_rules! blocking_ops {
-    ($(
-        $(#[$meta:meta])*
-        fn $name:ident(&self $(, $arg:ident: $ty:ty)*) -> $ret:ty;
-    )*) => {$(
-        $(#[$meta])*
-        pub fn $name(&self $(, $arg: $ty)*) -> Result<$ret> {
-            block_on(self.inner.$name($($arg),*))?
-        }
-    )*};
-}
-
 impl BrokerManager {
     pub fn new(config: ManagerConfig) -> Self {
         BrokerManager {
