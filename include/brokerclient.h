@@ -1535,6 +1535,53 @@ bc_status bc_manager_stats_json(const struct bc_manager *manager,
                                 struct bc_error **err_out);
 
 /**
+ * Every cluster and broker the manager's name servers know, as JSON (`ClusterInfo`), asked
+ * with name-server failover. `*out_json` is the caller's: free it with `bc_string_free`.
+ * Errors: `BC_ERR_INVALID_ARG` (no name servers), transport and broker errors, `BC_ERR_CLOSED`.
+ * Thread-safety: any thread.
+ */
+bc_status bc_manager_get_cluster_info(const struct bc_manager *manager,
+                                      char **out_json,
+                                      struct bc_error **err_out);
+
+/**
+ * Async `bc_manager_get_cluster_info`; the JSON is borrowed for the callback.
+ */
+bc_status bc_manager_get_cluster_info_async(const struct bc_manager *manager,
+                                            bc_json_cb cb,
+                                            void *user_data,
+                                            struct bc_error **err_out);
+
+/**
+ * The route of `topic` as JSON (`TopicRouteData`), from the manager's cache or its name
+ * servers; its brokers become known to the manager. `*out_json` is the caller's: free it
+ * with `bc_string_free`. Errors: as `bc_manager_get_cluster_info`; response code 17 for an
+ * unknown topic. Thread-safety: any thread.
+ */
+bc_status bc_manager_get_route_info(const struct bc_manager *manager,
+                                    const char *topic,
+                                    char **out_json,
+                                    struct bc_error **err_out);
+
+/**
+ * Async `bc_manager_get_route_info`; the JSON is borrowed for the callback.
+ */
+bc_status bc_manager_get_route_info_async(const struct bc_manager *manager,
+                                          const char *topic,
+                                          bc_json_cb cb,
+                                          void *user_data,
+                                          struct bc_error **err_out);
+
+/**
+ * The addresses of the brokers the manager knows, as a JSON array of strings (a local
+ * query). `*out_json` is the caller's: free it with `bc_string_free`.
+ * Errors: `BC_ERR_INVALID_ARG`, `BC_ERR_CLOSED`. Thread-safety: any thread.
+ */
+bc_status bc_manager_brokers(const struct bc_manager *manager,
+                             char **out_json,
+                             struct bc_error **err_out);
+
+/**
  * Creates a message for `topic` with a copy of `body_len` bytes at `body`.
  *
  * Ownership: `*out_message` is the caller's; free with `bc_message_free`.

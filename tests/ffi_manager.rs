@@ -20,7 +20,7 @@ use brokerclient::ffi::message::*;
 use brokerclient::ffi::queue::*;
 use brokerclient::ffi::result::*;
 use brokerclient::ffi::status::bc_status;
-use common::{broker_addr, namesrv_addr, unique_name};
+use common::{broker_addr, namesrv_addr, unique_name, wait_for};
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -1612,4 +1612,67 @@ fn null_arguments_are_invalid_and_named() {
     assert!(bc_transaction_check_property(null(), c"x".as_ptr()).is_null());
     bc_message_free(msg);
     bc_client_free(client);
+}
+
+#[test]
+fn manager_cluster_route_and_broker_list_through_the_c_api() {
+    let m = new_manager(null());
+    let mut json = null_mut();
+    ok!(|err| bc_manager_get_cluster_info(m, &mut json, &mut err));
+    assert!(text(json).contains(&broker_addr()), "{}", text(json));
+    bc_string_free(json);
+
+    let topic = new_topic("bc_ffi_mgr_route");
+    let t = cs(&topic);
+    let route = wait_for("the topic routed", Duration::from_secs(30), || {
+        let mut json = null_mut();
+        let mut err = null_mut();
+        if bc_manager_get_route_info(m, t.as_ptr(), &mut json, &mut err) == bc_status::BC_OK {
+            let s = text(json);
+            bc_string_free(json);
+            Some(s)
+        } else {
+            assert_eq!(bc_error_response_code(err), 17, "{}", take_err(err));
+            None
+        }
+    });
+    assert!(
+        route.contains("queueDatas") && route.contains(&broker_addr()),
+        "{route}"
+    );
+
+    let mut list = null_mut();
+    ok!(|err| bc_manager_brokers(m, &mut list, &mut err));
+    let brokers: Vec<String> = serde_json::from_str(&text(list)).unwrap();
+    assert!(brokers.contains(&broker_addr()), "{brokers:?}");
+    bc_string_free(list);
+
+    // The async twin delivers the same JSON once.
+    let replies: Arc<Inbox<(bc_status, String)>> = Inbox::new();
+    extern "C" fn on_json(
+        ud: *mut c_void,
+        status: bc_status,
+        _err: *const bc_error,
+        json: *const c_char,
+    ) {
+        let body = if json.is_null() {
+            String::new()
+        } else {
+            text(json)
+        };
+        inbox::<(bc_status, String)>(ud).push((status, body));
+    }
+    ok!(|err| bc_manager_get_cluster_info_async(m, Some(on_json), ud(&replies), &mut err));
+    let (status, body) = replies.wait(1, Duration::from_secs(10)).remove(0);
+    assert_eq!(replies.len(), 1);
+    assert_eq!(status, bc_status::BC_OK);
+    assert!(body.contains(&broker_addr()));
+
+    let mut err = null_mut();
+    assert_eq!(
+        bc_manager_get_route_info(m, null(), &mut json, &mut err),
+        bc_status::BC_ERR_INVALID_ARG
+    );
+    assert!(take_err(err).contains("topic"));
+    bc_manager_free(m);
 }

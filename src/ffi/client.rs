@@ -141,11 +141,11 @@ pub(crate) fn deliver_int(
     }
 }
 
-fn json_text<T: serde::Serialize>(v: &T) -> CString {
+pub(crate) fn json_text<T: serde::Serialize>(v: &T) -> CString {
     CString::new(serde_json::to_vec(v).unwrap_or_default()).unwrap_or_default()
 }
 
-fn deliver_json(
+pub(crate) fn deliver_json(
     cb: extern "C" fn(*mut c_void, bc_status, *const bc_error, *const c_char),
     ud: UserData,
     r: Result<CString, bc_error>,

@@ -16,9 +16,9 @@ use std::time::Duration;
 use super::boundary::{arg, call, call_or, out, str_arg};
 use super::cancel::{bc_cancel_token, token_arg};
 use super::client::{
-    batch_arg, bc_done_cb, bc_int64_cb, bc_pull_cb, bc_send_cb, callback, deliver_done,
-    deliver_int, deliver_pull, deliver_send, heartbeat_data, opt_owned, owned, precheck_send,
-    pull_request,
+    batch_arg, bc_done_cb, bc_int64_cb, bc_json_cb, bc_pull_cb, bc_send_cb, callback, deliver_done,
+    deliver_int, deliver_json, deliver_pull, deliver_send, heartbeat_data, json_text, opt_owned,
+    owned, precheck_send, pull_request,
 };
 use super::config::{bc_config, or_default};
 use super::error::bc_error;
@@ -936,6 +936,112 @@ pub extern "C" fn bc_manager_stats_json(
             out_json,
             "out_json",
             c_string(&h.manager.stats_json()).into_raw(),
+        )
+    })
+}
+
+/// Every cluster and broker the manager's name servers know, as JSON (`ClusterInfo`), asked
+/// with name-server failover. `*out_json` is the caller's: free it with `bc_string_free`.
+/// Errors: `BC_ERR_INVALID_ARG` (no name servers), transport and broker errors, `BC_ERR_CLOSED`.
+/// Thread-safety: any thread.
+#[no_mangle]
+pub extern "C" fn bc_manager_get_cluster_info(
+    manager: *const bc_manager,
+    out_json: *mut *mut c_char,
+    err_out: *mut *mut bc_error,
+) -> bc_status {
+    call(err_out, || {
+        let h = manager_arg(manager)?;
+        if out_json.is_null() {
+            return Err(bc_error::invalid_arg("`out_json` is NULL"));
+        }
+        let info = h.pending.block(h.manager.cluster_info())?;
+        out(out_json, "out_json", json_text(&info).into_raw())
+    })
+}
+
+/// Async `bc_manager_get_cluster_info`; the JSON is borrowed for the callback.
+#[no_mangle]
+pub extern "C" fn bc_manager_get_cluster_info_async(
+    manager: *const bc_manager,
+    cb: bc_json_cb,
+    user_data: *mut c_void,
+    err_out: *mut *mut bc_error,
+) -> bc_status {
+    call(err_out, || {
+        let h = manager_arg(manager)?;
+        let cb = callback(cb)?;
+        let ud = UserData(user_data as usize);
+        let m = h.manager.clone();
+        h.pending
+            .start(async move { m.cluster_info().await }, move |r| {
+                deliver_json(cb, ud, r.map(|v| json_text(&v)))
+            })
+    })
+}
+
+/// The route of `topic` as JSON (`TopicRouteData`), from the manager's cache or its name
+/// servers; its brokers become known to the manager. `*out_json` is the caller's: free it
+/// with `bc_string_free`. Errors: as `bc_manager_get_cluster_info`; response code 17 for an
+/// unknown topic. Thread-safety: any thread.
+#[no_mangle]
+pub extern "C" fn bc_manager_get_route_info(
+    manager: *const bc_manager,
+    topic: *const c_char,
+    out_json: *mut *mut c_char,
+    err_out: *mut *mut bc_error,
+) -> bc_status {
+    call(err_out, || {
+        let h = manager_arg(manager)?;
+        let topic = owned(topic, "topic")?;
+        if out_json.is_null() {
+            return Err(bc_error::invalid_arg("`out_json` is NULL"));
+        }
+        let route = h.pending.block(h.manager.route(&topic))?;
+        out(out_json, "out_json", json_text(&*route).into_raw())
+    })
+}
+
+/// Async `bc_manager_get_route_info`; the JSON is borrowed for the callback.
+#[no_mangle]
+pub extern "C" fn bc_manager_get_route_info_async(
+    manager: *const bc_manager,
+    topic: *const c_char,
+    cb: bc_json_cb,
+    user_data: *mut c_void,
+    err_out: *mut *mut bc_error,
+) -> bc_status {
+    call(err_out, || {
+        let h = manager_arg(manager)?;
+        let topic = owned(topic, "topic")?;
+        let cb = callback(cb)?;
+        let ud = UserData(user_data as usize);
+        let m = h.manager.clone();
+        h.pending
+            .start(async move { m.route(&topic).await }, move |r| {
+                deliver_json(cb, ud, r.map(|v| json_text(&*v)))
+            })
+    })
+}
+
+/// The addresses of the brokers the manager knows, as a JSON array of strings (a local
+/// query). `*out_json` is the caller's: free it with `bc_string_free`.
+/// Errors: `BC_ERR_INVALID_ARG`, `BC_ERR_CLOSED`. Thread-safety: any thread.
+#[no_mangle]
+pub extern "C" fn bc_manager_brokers(
+    manager: *const bc_manager,
+    out_json: *mut *mut c_char,
+    err_out: *mut *mut bc_error,
+) -> bc_status {
+    call(err_out, || {
+        let h = manager_arg(manager)?;
+        if out_json.is_null() {
+            return Err(bc_error::invalid_arg("`out_json` is NULL"));
+        }
+        out(
+            out_json,
+            "out_json",
+            json_text(&h.manager.brokers()).into_raw(),
         )
     })
 }
