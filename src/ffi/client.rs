@@ -15,6 +15,9 @@ use super::config::bc_config;
 use super::config::or_default;
 use super::error::bc_error;
 use super::message::{bc_message, message_arg};
+use super::ops::{
+    done_async, done_blocking, int64_async, int64_blocking, json_async, json_blocking,
+};
 use super::pending::{Pending, UserData};
 use super::queue::bc_queue;
 use super::result::{bc_batch, bc_send_result};
@@ -107,6 +110,15 @@ pub(crate) struct ClientHandle {
 /// A client of one broker or name server. Opaque.
 pub struct bc_client {
     inner: Arc<ClientHandle>,
+}
+
+impl super::ops::Handle for bc_client {
+    type Target = AsyncBrokerClient;
+
+    fn open(ptr: *const Self) -> Result<(Arc<Pending>, AsyncBrokerClient), bc_error> {
+        let h = client_arg(ptr)?;
+        Ok((h.pending.clone(), h.client.clone()))
+    }
 }
 
 fn client_arg<'a>(c: *const bc_client) -> Result<&'a Arc<ClientHandle>, bc_error> {
@@ -655,134 +667,6 @@ pub extern "C" fn bc_client_pull_async(
 
 pub(crate) fn owned(ptr: *const c_char, name: &str) -> Result<String, bc_error> {
     str_arg(ptr, name).map(str::to_owned)
-}
-
-/// The body of a blocking operation returning an i64: `make` converts the arguments (after
-/// the client is checked) and builds the request.
-fn int64_blocking<F, Fut>(
-    client: *const bc_client,
-    out_value: *mut i64,
-    err_out: *mut *mut bc_error,
-    make: F,
-) -> bc_status
-where
-    F: FnOnce(AsyncBrokerClient) -> Result<Fut, bc_error>,
-    Fut: std::future::Future<Output = Result<i64, BrokerError>>,
-{
-    call(err_out, || {
-        let h = client_arg(client)?;
-        let fut = make(h.client.clone())?;
-        if out_value.is_null() {
-            return Err(bc_error::invalid_arg("`out_value` is NULL"));
-        }
-        let v = h.pending.block(fut)?;
-        out(out_value, "out_value", v)
-    })
-}
-
-/// The body of the async twin of an operation returning an i64.
-fn int64_async<F, Fut>(
-    client: *const bc_client,
-    cb: bc_int64_cb,
-    user_data: *mut c_void,
-    err_out: *mut *mut bc_error,
-    make: F,
-) -> bc_status
-where
-    F: FnOnce(AsyncBrokerClient) -> Result<Fut, bc_error>,
-    Fut: std::future::Future<Output = Result<i64, BrokerError>> + Send + 'static,
-{
-    call(err_out, || {
-        let h = client_arg(client)?;
-        let fut = make(h.client.clone())?;
-        let cb = callback(cb)?;
-        let ud = UserData(user_data as usize);
-        h.pending.start(fut, move |r| deliver_int(cb, ud, r))
-    })
-}
-
-/// The body of a blocking operation without a result.
-fn done_blocking<F, Fut>(
-    client: *const bc_client,
-    err_out: *mut *mut bc_error,
-    make: F,
-) -> bc_status
-where
-    F: FnOnce(AsyncBrokerClient) -> Result<Fut, bc_error>,
-    Fut: std::future::Future<Output = Result<(), BrokerError>>,
-{
-    call(err_out, || {
-        let h = client_arg(client)?;
-        let fut = make(h.client.clone())?;
-        h.pending.block(fut)
-    })
-}
-
-/// The body of the async twin of an operation without a result.
-fn done_async<F, Fut>(
-    client: *const bc_client,
-    cb: bc_done_cb,
-    user_data: *mut c_void,
-    err_out: *mut *mut bc_error,
-    make: F,
-) -> bc_status
-where
-    F: FnOnce(AsyncBrokerClient) -> Result<Fut, bc_error>,
-    Fut: std::future::Future<Output = Result<(), BrokerError>> + Send + 'static,
-{
-    call(err_out, || {
-        let h = client_arg(client)?;
-        let fut = make(h.client.clone())?;
-        let cb = callback(cb)?;
-        let ud = UserData(user_data as usize);
-        h.pending.start(fut, move |r| deliver_done(cb, ud, r))
-    })
-}
-
-/// The body of a blocking operation returning JSON text (`*out_json`, owned by the caller).
-fn json_blocking<T, F, Fut>(
-    client: *const bc_client,
-    out_json: *mut *mut c_char,
-    err_out: *mut *mut bc_error,
-    make: F,
-) -> bc_status
-where
-    T: serde::Serialize,
-    F: FnOnce(AsyncBrokerClient) -> Result<Fut, bc_error>,
-    Fut: std::future::Future<Output = Result<T, BrokerError>>,
-{
-    call(err_out, || {
-        let h = client_arg(client)?;
-        let fut = make(h.client.clone())?;
-        if out_json.is_null() {
-            return Err(bc_error::invalid_arg("`out_json` is NULL"));
-        }
-        let v = h.pending.block(fut)?;
-        out(out_json, "out_json", json_text(&v).into_raw())
-    })
-}
-
-/// The body of the async twin of an operation returning JSON text (borrowed by the callback).
-fn json_async<T, F, Fut>(
-    client: *const bc_client,
-    cb: bc_json_cb,
-    user_data: *mut c_void,
-    err_out: *mut *mut bc_error,
-    make: F,
-) -> bc_status
-where
-    T: serde::Serialize + Send + 'static,
-    F: FnOnce(AsyncBrokerClient) -> Result<Fut, bc_error>,
-    Fut: std::future::Future<Output = Result<T, BrokerError>> + Send + 'static,
-{
-    call(err_out, || {
-        let h = client_arg(client)?;
-        let fut = make(h.client.clone())?;
-        let cb = callback(cb)?;
-        let ud = UserData(user_data as usize);
-        h.pending
-            .start(fut, move |r| deliver_json(cb, ud, r.map(|v| json_text(&v))))
-    })
 }
 
 // The operations below are written out (not generated by a macro) so that cbindgen, which

@@ -17,6 +17,7 @@ pub mod error;
 pub mod log;
 pub mod manager;
 pub mod message;
+mod ops;
 mod pending;
 pub mod queue;
 pub mod result;
