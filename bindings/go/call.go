@@ -1,0 +1,156 @@
+package brokerclient
+
+// #include "shim.h"
+import "C"
+
+import (
+	"context"
+	"runtime/cgo"
+	"sync"
+	"sync/atomic"
+)
+
+// outcome is what a completion carries to its waiting goroutine.
+type outcome struct {
+	err   *Error
+	send  *SendResult
+	batch *C.bc_batch // owned by the receiver
+	i64   int64
+	str   string
+}
+
+// pending is one accepted asynchronous operation, reached from C through a cgo.Handle.
+type pending struct {
+	ch    chan outcome // capacity 1: the callback never blocks
+	state atomic.Int32 // pendingWaiting, then pendingDelivered or pendingAbandoned
+}
+
+const (
+	pendingWaiting int32 = iota
+	pendingDelivered
+	pendingAbandoned
+)
+
+// deliver hands o to the waiter; false when the waiter gave up (the caller then owns o's
+// resources, e.g. a batch to free).
+func (p *pending) deliver(o outcome) bool {
+	if !p.state.CompareAndSwap(pendingWaiting, pendingDelivered) {
+		return false
+	}
+	p.ch <- o
+	return true
+}
+
+// starter submits one asynchronous C call with the operation's handle and cancel token
+// (NULL when the call cannot be cancelled or the context never ends).
+type starter func(tok *C.bc_cancel_token, ud C.uintptr_t, errOut **C.bc_error) C.bc_status
+
+// owner is what a Client and a Manager share: the completion queue, and the lock that keeps
+// the C object alive while a call submits to it.
+type owner struct {
+	mu     sync.RWMutex // read-held while submitting; write-held to free the C object
+	freed  bool
+	queue  *queue
+	closed sync.Once
+}
+
+// run submits an operation and waits for its completion without parking an OS thread.
+// With cancellable true the context's end triggers the operation's cancel token, and the
+// call returns when the library completes it (soon, with ErrCancelled, unless the answer
+// won the race). Otherwise the call returns at once with the context's error and the
+// operation finishes unobserved in the library (within its request timeout).
+func (o *owner) run(ctx context.Context, cancellable bool, start starter) (outcome, error) {
+	if err := ctx.Err(); err != nil {
+		return outcome{}, contextError(err)
+	}
+	var tok *C.bc_cancel_token
+	if cancellable && ctx.Done() != nil {
+		var cerr *C.bc_error
+		if st := C.bc_cancel_token_new(&tok, &cerr); st != C.BC_OK {
+			return outcome{}, takeError(st, cerr)
+		}
+		defer C.bc_cancel_token_free(tok)
+	}
+	p := &pending{ch: make(chan outcome, 1)}
+	h := cgo.NewHandle(p)
+	var cerr *C.bc_error
+	o.mu.RLock()
+	st := C.bc_status(C.BC_ERR_CLOSED)
+	if !o.freed {
+		st = start(tok, C.uintptr_t(h), &cerr)
+	}
+	o.mu.RUnlock()
+	if st != C.BC_OK {
+		h.Delete() // refused: the callback will never run
+		if cerr == nil {
+			return outcome{}, &Error{Status: Status(st), Message: "closed"}
+		}
+		return outcome{}, takeError(st, cerr)
+	}
+	var out outcome
+	select {
+	case out = <-p.ch:
+	case <-ctx.Done():
+		switch {
+		case tok != nil:
+			C.bc_cancel_token_cancel(tok)
+			out = <-p.ch
+		case p.state.CompareAndSwap(pendingWaiting, pendingAbandoned):
+			return outcome{}, contextError(ctx.Err())
+		default: // delivered meanwhile
+			out = <-p.ch
+		}
+	}
+	if out.err != nil {
+		if out.err.Status == ErrCancelled && ctx.Err() != nil {
+			return outcome{}, contextError(ctx.Err())
+		}
+		return outcome{}, out.err
+	}
+	return out, nil
+}
+
+// runDone runs an operation without a result value.
+func (o *owner) runDone(ctx context.Context, start starter) error {
+	_, err := o.run(ctx, false, start)
+	return err
+}
+
+// runInt64 runs an operation returning a number.
+func (o *owner) runInt64(ctx context.Context, start starter) (int64, error) {
+	out, err := o.run(ctx, false, start)
+	return out.i64, err
+}
+
+// runString runs an operation returning text (JSON or an address).
+func (o *owner) runString(ctx context.Context, start starter) (string, error) {
+	out, err := o.run(ctx, false, start)
+	return out.str, err
+}
+
+// runBatch runs a pull-like operation and returns its batch (owned by the caller).
+func (o *owner) runBatch(ctx context.Context, cancellable bool, start starter) (*Batch, error) {
+	out, err := o.run(ctx, cancellable, start)
+	if err != nil {
+		return nil, err
+	}
+	return newBatch(out.batch), nil
+}
+
+// shutdown closes the C object once (close with grace, then free), stops the dispatcher and
+// frees the queue, which delivers what is still queued on this goroutine: every accepted
+// operation has then completed.
+func (o *owner) shutdown(closeFn func() (C.bc_status, *C.bc_error), freeFn func()) error {
+	var err error
+	o.closed.Do(func() {
+		if st, cerr := closeFn(); st != C.BC_OK {
+			err = takeError(st, cerr)
+		}
+		o.mu.Lock()
+		o.freed = true
+		freeFn()
+		o.mu.Unlock()
+		o.queue.close()
+	})
+	return err
+}

@@ -1,0 +1,3 @@
+package brokerclient
+
+//go:generate go run ./internal/genshim ../../include/brokerclient.h .

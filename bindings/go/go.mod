@@ -1,0 +1,3 @@
+module github.com/libbrokerclient/libbrokerclient/bindings/go
+
+go 1.24
