@@ -25,6 +25,10 @@ type pending struct {
 	state atomic.Int32 // pendingWaiting, then pendingDelivered or pendingAbandoned
 }
 
+// pendingHandles counts the handles of accepted operations whose callback has not run yet:
+// the tests check it returns to zero (every accepted operation completed exactly once).
+var pendingHandles atomic.Int64
+
 const (
 	pendingWaiting int32 = iota
 	pendingDelivered
@@ -73,6 +77,7 @@ func (o *owner) run(ctx context.Context, cancellable bool, start starter) (outco
 	}
 	p := &pending{ch: make(chan outcome, 1)}
 	h := cgo.NewHandle(p)
+	pendingHandles.Add(1)
 	var cerr *C.bc_error
 	o.mu.RLock()
 	st := C.bc_status(C.BC_ERR_CLOSED)
@@ -82,6 +87,7 @@ func (o *owner) run(ctx context.Context, cancellable bool, start starter) (outco
 	o.mu.RUnlock()
 	if st != C.BC_OK {
 		h.Delete() // refused: the callback will never run
+		pendingHandles.Add(-1)
 		if cerr == nil {
 			return outcome{}, &Error{Status: Status(st), Message: "closed"}
 		}

@@ -21,6 +21,7 @@ func pendingOf(ud unsafe.Pointer) *pending {
 	h := cgo.Handle(uintptr(ud))
 	p := h.Value().(*pending)
 	h.Delete()
+	pendingHandles.Add(-1)
 	return p
 }
 

@@ -49,14 +49,14 @@ func NewClient(addr string, cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	core := &clientCore{owner: owner{queue: q}}
+	var ptr *C.bc_client
 	var cerr *C.bc_error
-	if st := C.bc_client_new(caddr, ccfg, q.ptr, &core.ptr, &cerr); st != C.BC_OK {
+	if st := C.bc_client_new(caddr, ccfg, q.ptr, &ptr, &cerr); st != C.BC_OK {
 		q.close()
 		return nil, takeError(st, cerr)
 	}
-	c := &Client{core}
-	runtime.AddCleanup(c, func(core *clientCore) { _ = core.shutdownWithin(0) }, core)
+	c := &Client{&clientCore{owner: owner{queue: q}, ptr: ptr}}
+	runtime.AddCleanup(c, func(core *clientCore) { _ = core.shutdownWithin(0) }, c.clientCore)
 	return c, nil
 }
 

@@ -52,12 +52,13 @@ func newManager(cfg Config, create func(*C.bc_config, *C.bc_queue, **C.bc_manage
 	if err != nil {
 		return nil, err
 	}
-	core := &managerCore{owner: owner{queue: q}}
+	var ptr *C.bc_manager // a local: cgo checks all of the memory an argument points into
 	var cerr *C.bc_error
-	if st := create(ccfg, q.ptr, &core.ptr, &cerr); st != C.BC_OK {
+	if st := create(ccfg, q.ptr, &ptr, &cerr); st != C.BC_OK {
 		q.close()
 		return nil, takeError(st, cerr)
 	}
+	core := &managerCore{owner: owner{queue: q}, ptr: ptr}
 	m := &Manager{core}
 	runtime.AddCleanup(m, func(core *managerCore) { _ = core.shutdownWithin(0) }, core)
 	return m, nil
