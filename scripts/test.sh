@@ -46,6 +46,9 @@ cargo test --features mock --doc
 step "C ABI: C/C++ tests and C samples (gcc+clang; plain, ASan+UBSan, valgrind)"
 BC_TEST_STRICT=1 BC_BROKER_ADDR=127.0.0.1:10911 scripts/c-tests.sh all
 
+step "Go binding: go vet, go test -race and with cgocheck2, quickstart, pkg-config build"
+BC_TEST_STRICT=1 BC_BROKER_ADDR=127.0.0.1:10911 BC_NAMESRV_ADDR=127.0.0.1:9876 scripts/go-tests.sh
+
 step "manager tests (stop and restart broker-a)"
 cargo test --test manager -- --test-threads=1
 

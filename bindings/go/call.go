@@ -89,7 +89,7 @@ func (o *owner) run(ctx context.Context, cancellable bool, start starter) (outco
 		h.Delete() // refused: the callback will never run
 		pendingHandles.Add(-1)
 		if cerr == nil {
-			return outcome{}, &Error{Status: Status(st), Message: "closed"}
+			return outcome{}, &Error{Status: Status(st), Message: Status(st).String()}
 		}
 		return outcome{}, takeError(st, cerr)
 	}

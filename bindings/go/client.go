@@ -462,12 +462,14 @@ func (c *Client) ConsumerSendBack(ctx context.Context, consumerGroup string, bat
 	if batch == nil || index < 0 {
 		return invalidArg("nil batch or negative index")
 	}
-	batch.mu.Lock() // the async call copies the message's identity before returning
-	defer batch.mu.Unlock()
-	if batch.ptr == nil {
-		return invalidArg("batch freed")
-	}
 	return c.runDone(ctx, func(_ *C.bc_cancel_token, ud C.uintptr_t, e **C.bc_error) C.bc_status {
+		// The C call copies the message's identity before returning: the batch is only
+		// held (against a concurrent Free) while it runs.
+		batch.mu.Lock()
+		defer batch.mu.Unlock()
+		if batch.ptr == nil {
+			return C.BC_ERR_INVALID_ARG
+		}
 		return C.bcgo_client_consumer_send_back_async(c.ptr, g, batch.ptr, C.size_t(index), C.int32_t(delayLevel), C.int32_t(maxReconsumeTimes), ud, e)
 	})
 }
@@ -532,7 +534,7 @@ func (c *Client) SetTransactionCheckHandler(h TransactionCheckHandler) error {
 			handle.Delete() // not taken: free_user_data will not run
 		}
 		if cerr == nil {
-			return &Error{Status: Status(st), Message: "closed"}
+			return &Error{Status: Status(st), Message: Status(st).String()}
 		}
 		return takeError(st, cerr)
 	}

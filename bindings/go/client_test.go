@@ -167,12 +167,15 @@ func TestSendBackAndQueueLocks(t *testing.T) {
 	if err != nil || b.Len() != 1 {
 		t.Fatalf("pull batch: %v", err)
 	}
-	defer b.Free()
 	if err := c.ConsumerSendBack(ctx, cg, b, 0, 1, -1); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.ConsumerSendBack(ctx, cg, b, 5, 1, -1); !errors.Is(err, ErrInvalidArg) {
 		t.Fatalf("send back out of range: %v", err)
+	}
+	b.Free()
+	if err := c.ConsumerSendBack(ctx, cg, b, 0, 1, -1); !errors.Is(err, ErrInvalidArg) {
+		t.Fatalf("send back from a freed batch: %v", err)
 	}
 
 	route, err := newTestClient(t, namesrvAddr(t)).GetRouteInfo(ctx, topic)

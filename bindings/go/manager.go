@@ -286,7 +286,7 @@ func (m *Manager) localJSON(query func(*C.bc_manager, **C.char, **C.bc_error) C.
 	m.mu.RUnlock()
 	if st != C.BC_OK {
 		if cerr == nil {
-			return "", &Error{Status: Status(st), Message: "closed"}
+			return "", &Error{Status: Status(st), Message: Status(st).String()}
 		}
 		return "", takeError(st, cerr)
 	}
