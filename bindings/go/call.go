@@ -8,7 +8,20 @@ import (
 	"runtime/cgo"
 	"sync"
 	"sync/atomic"
+	"time"
 )
+
+// millis converts a duration to the C API's int32 milliseconds, saturating.
+func millis(d time.Duration) C.int32_t {
+	ms := d.Milliseconds()
+	switch {
+	case ms < 0:
+		return 0
+	case ms > 1<<31-1:
+		return 1<<31 - 1
+	}
+	return C.int32_t(ms)
+}
 
 // outcome is what a completion carries to its waiting goroutine.
 type outcome struct {
@@ -56,6 +69,36 @@ type owner struct {
 	freed  bool
 	queue  *queue
 	closed sync.Once
+	closeC func(graceMs C.int32_t, errOut **C.bc_error) C.bc_status // bc_client_close / bc_manager_close
+	freeC  func()                                                   // bc_client_free / bc_manager_free
+}
+
+// newOwner builds the config and the completion queue, then the C object with create;
+// closeC and freeC are the object's bc_*_close and bc_*_free.
+func newOwner[P any](cfg Config,
+	create func(ccfg *C.bc_config, q *C.bc_queue, out *P, errOut **C.bc_error) C.bc_status,
+	closeC func(p P, graceMs C.int32_t, errOut **C.bc_error) C.bc_status,
+	freeC func(p P)) (*owner, P, error) {
+	var ptr P // a local: cgo checks all of the memory an argument points into
+	ccfg, err := cfg.build()
+	if err != nil {
+		return nil, ptr, err
+	}
+	defer C.bc_config_free(ccfg)
+	q, err := newQueue()
+	if err != nil {
+		return nil, ptr, err
+	}
+	var cerr *C.bc_error
+	if st := create(ccfg, q.ptr, &ptr, &cerr); st != C.BC_OK {
+		q.close()
+		return nil, ptr, takeError(st, cerr)
+	}
+	return &owner{
+		queue:  q,
+		closeC: func(ms C.int32_t, e **C.bc_error) C.bc_status { return closeC(ptr, ms, e) },
+		freeC:  func() { freeC(ptr) },
+	}, ptr, nil
 }
 
 // run submits an operation and waits for its completion without parking an OS thread.
@@ -78,20 +121,10 @@ func (o *owner) run(ctx context.Context, cancellable bool, start starter) (outco
 	p := &pending{ch: make(chan outcome, 1)}
 	h := cgo.NewHandle(p)
 	pendingHandles.Add(1)
-	var cerr *C.bc_error
-	o.mu.RLock()
-	st := C.bc_status(C.BC_ERR_CLOSED)
-	if !o.freed {
-		st = start(tok, C.uintptr_t(h), &cerr)
-	}
-	o.mu.RUnlock()
-	if st != C.BC_OK {
+	if err := o.local(func(e **C.bc_error) C.bc_status { return start(tok, C.uintptr_t(h), e) }); err != nil {
 		h.Delete() // refused: the callback will never run
 		pendingHandles.Add(-1)
-		if cerr == nil {
-			return outcome{}, &Error{Status: Status(st), Message: Status(st).String()}
-		}
-		return outcome{}, takeError(st, cerr)
+		return outcome{}, err
 	}
 	var out outcome
 	select {
@@ -114,6 +147,24 @@ func (o *owner) run(ctx context.Context, cancellable bool, start starter) (outco
 		return outcome{}, out.err
 	}
 	return out, nil
+}
+
+// local runs a C call on the live object (refused with ErrClosed once it was freed).
+func (o *owner) local(call func(errOut **C.bc_error) C.bc_status) error {
+	var cerr *C.bc_error
+	o.mu.RLock()
+	st := C.bc_status(C.BC_ERR_CLOSED)
+	if !o.freed {
+		st = call(&cerr)
+	}
+	o.mu.RUnlock()
+	switch {
+	case st == C.BC_OK:
+		return nil
+	case cerr == nil:
+		return &Error{Status: Status(st), Message: Status(st).String()}
+	}
+	return takeError(st, cerr)
 }
 
 // runDone runs an operation without a result value.
@@ -146,15 +197,16 @@ func (o *owner) runBatch(ctx context.Context, cancellable bool, start starter) (
 // shutdown closes the C object once (close with grace, then free), stops the dispatcher and
 // frees the queue, which delivers what is still queued on this goroutine: every accepted
 // operation has then completed.
-func (o *owner) shutdown(closeFn func() (C.bc_status, *C.bc_error), freeFn func()) error {
+func (o *owner) shutdown(grace time.Duration) error {
 	var err error
 	o.closed.Do(func() {
-		if st, cerr := closeFn(); st != C.BC_OK {
+		var cerr *C.bc_error
+		if st := o.closeC(millis(grace), &cerr); st != C.BC_OK {
 			err = takeError(st, cerr)
 		}
 		o.mu.Lock()
 		o.freed = true
-		freeFn()
+		o.freeC()
 		o.mu.Unlock()
 		o.queue.close()
 	})

@@ -29,7 +29,7 @@ type Client struct {
 
 // clientCore is what the cleanup of a Client closes, so it must not point back at it.
 type clientCore struct {
-	owner
+	*owner
 	ptr *C.bc_client
 }
 
@@ -40,23 +40,17 @@ func NewClient(addr string, cfg Config) (*Client, error) {
 	if a.err != nil {
 		return nil, a.err
 	}
-	ccfg, err := cfg.build()
+	o, ptr, err := newOwner(cfg,
+		func(ccfg *C.bc_config, q *C.bc_queue, out **C.bc_client, e **C.bc_error) C.bc_status {
+			return C.bc_client_new(caddr, ccfg, q, out, e)
+		},
+		func(p *C.bc_client, ms C.int32_t, e **C.bc_error) C.bc_status { return C.bc_client_close(p, ms, e) },
+		func(p *C.bc_client) { C.bc_client_free(p) })
 	if err != nil {
 		return nil, err
 	}
-	defer C.bc_config_free(ccfg)
-	q, err := newQueue()
-	if err != nil {
-		return nil, err
-	}
-	var ptr *C.bc_client
-	var cerr *C.bc_error
-	if st := C.bc_client_new(caddr, ccfg, q.ptr, &ptr, &cerr); st != C.BC_OK {
-		q.close()
-		return nil, takeError(st, cerr)
-	}
-	c := &Client{&clientCore{owner: owner{queue: q}, ptr: ptr}}
-	runtime.AddCleanup(c, func(core *clientCore) { _ = core.shutdownWithin(0) }, c.clientCore)
+	c := &Client{&clientCore{o, ptr}}
+	runtime.AddCleanup(c, func(o *owner) { _ = o.shutdown(0) }, o)
 	return c, nil
 }
 
@@ -68,27 +62,7 @@ func (c *Client) Close() error { return c.Shutdown(0) }
 // Close or Shutdown has an effect.
 func (c *Client) Shutdown(grace time.Duration) error {
 	defer runtime.KeepAlive(c)
-	return c.shutdownWithin(grace)
-}
-
-func (core *clientCore) shutdownWithin(grace time.Duration) error {
-	return core.shutdown(func() (C.bc_status, *C.bc_error) {
-		var cerr *C.bc_error
-		st := C.bc_client_close(core.ptr, millis(grace), &cerr)
-		return st, cerr
-	}, func() { C.bc_client_free(core.ptr) })
-}
-
-// millis converts a duration to the C API's int32 milliseconds, saturating.
-func millis(d time.Duration) C.int32_t {
-	ms := d.Milliseconds()
-	switch {
-	case ms < 0:
-		return 0
-	case ms > 1<<31-1:
-		return 1<<31 - 1
-	}
-	return C.int32_t(ms)
+	return c.shutdown(grace)
 }
 
 // Connect connects now (calls also connect on demand).
@@ -522,21 +496,11 @@ func (c *Client) SetTransactionCheckHandler(h TransactionCheckHandler) error {
 	if h != nil {
 		handle = cgo.NewHandle(h)
 	}
-	var cerr *C.bc_error
-	c.mu.RLock()
-	st := C.bc_status(C.BC_ERR_CLOSED)
-	if !c.freed {
-		st = C.bcgo_client_set_transaction_check(c.ptr, C.uintptr_t(handle), &cerr)
+	err := c.local(func(e **C.bc_error) C.bc_status {
+		return C.bcgo_client_set_transaction_check(c.ptr, C.uintptr_t(handle), e)
+	})
+	if err != nil && handle != 0 {
+		handle.Delete() // not taken: free_user_data will not run
 	}
-	c.mu.RUnlock()
-	if st != C.BC_OK {
-		if handle != 0 {
-			handle.Delete() // not taken: free_user_data will not run
-		}
-		if cerr == nil {
-			return &Error{Status: Status(st), Message: Status(st).String()}
-		}
-		return takeError(st, cerr)
-	}
-	return nil
+	return err
 }

@@ -18,7 +18,7 @@ type Manager struct {
 }
 
 type managerCore struct {
-	owner
+	*owner
 	ptr *C.bc_manager
 }
 
@@ -43,24 +43,14 @@ func NewManagerFromNameServers(nameServers string, cfg Config) (*Manager, error)
 }
 
 func newManager(cfg Config, create func(*C.bc_config, *C.bc_queue, **C.bc_manager, **C.bc_error) C.bc_status) (*Manager, error) {
-	ccfg, err := cfg.build()
+	o, ptr, err := newOwner(cfg, create,
+		func(p *C.bc_manager, ms C.int32_t, e **C.bc_error) C.bc_status { return C.bc_manager_close(p, ms, e) },
+		func(p *C.bc_manager) { C.bc_manager_free(p) })
 	if err != nil {
 		return nil, err
 	}
-	defer C.bc_config_free(ccfg)
-	q, err := newQueue()
-	if err != nil {
-		return nil, err
-	}
-	var ptr *C.bc_manager // a local: cgo checks all of the memory an argument points into
-	var cerr *C.bc_error
-	if st := create(ccfg, q.ptr, &ptr, &cerr); st != C.BC_OK {
-		q.close()
-		return nil, takeError(st, cerr)
-	}
-	core := &managerCore{owner: owner{queue: q}, ptr: ptr}
-	m := &Manager{core}
-	runtime.AddCleanup(m, func(core *managerCore) { _ = core.shutdownWithin(0) }, core)
+	m := &Manager{&managerCore{o, ptr}}
+	runtime.AddCleanup(m, func(o *owner) { _ = o.shutdown(0) }, o)
 	return m, nil
 }
 
@@ -71,15 +61,7 @@ func (m *Manager) Close() error { return m.Shutdown(0) }
 // Shutdown is Close, letting calls in flight finish for up to grace first.
 func (m *Manager) Shutdown(grace time.Duration) error {
 	defer runtime.KeepAlive(m)
-	return m.shutdownWithin(grace)
-}
-
-func (core *managerCore) shutdownWithin(grace time.Duration) error {
-	return core.shutdown(func() (C.bc_status, *C.bc_error) {
-		var cerr *C.bc_error
-		st := C.bc_manager_close(core.ptr, millis(grace), &cerr)
-		return st, cerr
-	}, func() { C.bc_manager_free(core.ptr) })
+	return m.shutdown(grace)
 }
 
 // Start starts the background work (health probes; with name servers, route refresh) and,
@@ -277,18 +259,8 @@ func (m *Manager) BrokerState(addr string) BrokerState {
 func (m *Manager) localJSON(query func(*C.bc_manager, **C.char, **C.bc_error) C.bc_status) (string, error) {
 	defer runtime.KeepAlive(m)
 	var out *C.char
-	var cerr *C.bc_error
-	m.mu.RLock()
-	st := C.bc_status(C.BC_ERR_CLOSED)
-	if !m.freed {
-		st = query(m.ptr, &out, &cerr)
-	}
-	m.mu.RUnlock()
-	if st != C.BC_OK {
-		if cerr == nil {
-			return "", &Error{Status: Status(st), Message: Status(st).String()}
-		}
-		return "", takeError(st, cerr)
+	if err := m.local(func(e **C.bc_error) C.bc_status { return query(m.ptr, &out, e) }); err != nil {
+		return "", err
 	}
 	defer C.bc_string_free(out)
 	return C.GoString(out), nil
