@@ -30,6 +30,7 @@ pip=("$VENV/bin/python" -m pip --disable-pip-version-check -q)
 # the package built with that setuptools instead of a second, isolated download.
 "${pip[@]}" install "pytest>=7" "setuptools>=70.1"
 "${pip[@]}" install --no-build-isolation --force-reinstall --no-deps ./bindings/python
+rm -rf bindings/python/build bindings/python/*.egg-info  # setuptools builds in the tree
 
 # From the tests directory, so `import brokerclient` is the installed package, not the source.
 cd bindings/python/tests

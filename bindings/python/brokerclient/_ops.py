@@ -9,6 +9,7 @@ the result comes back (nothing, an int64, a send result, a pulled batch, a strin
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any, Dict, List, Optional, Sequence, Union
 
@@ -327,3 +328,27 @@ class ManagerOps(_Handle):
     def broker_state(self, broker: str) -> int:
         """``BrokerState`` of a broker: 0 healthy, 1 suspect, 2 down, -1 unknown."""
         return int(lib.bc_manager_broker_state(self._handle(), enc(broker)))
+
+
+class BrokerConnection:
+    """What ``manager.connection(broker)`` yields (pyrocketmq's with-style connection): the
+    manager's per-broker operations with ``broker`` filled in. The manager keeps owning the
+    pooled connections, so leaving the block releases nothing but the view."""
+
+    _PER_BROKER = frozenset(
+        ["pull_message", "query_consumer_offset", "update_consumer_offset", "get_max_offset"]
+    )
+
+    def __init__(self, manager: ManagerOps, broker: str) -> None:
+        self.manager = manager
+        self.broker = broker
+
+    def __getattr__(self, name: str) -> Any:
+        if name in self._PER_BROKER:
+            return functools.partial(getattr(self.manager, name), self.broker)
+        raise AttributeError(name)
+
+    @property
+    def is_connected(self) -> bool:
+        """True while the manager counts the broker healthy."""
+        return self.manager.broker_state(self.broker) == 0

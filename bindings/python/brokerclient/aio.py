@@ -20,13 +20,14 @@ import asyncio
 import functools
 import itertools
 import logging
+from contextlib import asynccontextmanager
 from ctypes import byref, c_void_p
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, AsyncIterator, Dict, Optional, Tuple
 
 from . import _lifecycle, errors
 from ._lib import DONE_CB, INT64_CB, PULL_CB, SEND_CB, STR_CB, lib
 from ._native import call, call_out, enc, new_config, read_send_result, take_batch
-from ._ops import I64, NONE, PULL, SEND, STR, ClientOps, ManagerOps
+from ._ops import I64, NONE, PULL, SEND, STR, BrokerConnection, ClientOps, ManagerOps
 
 __all__ = [
     "AsyncBrokerClient",
@@ -423,6 +424,12 @@ class AsyncBrokerManager(_AsyncHandle, ManagerOps):
         await self._close(lib.bc_manager_close, lib.bc_manager_free, timeout)
 
     close = shutdown
+
+    @asynccontextmanager
+    async def connection(self, broker: str) -> AsyncIterator[BrokerConnection]:
+        """``async with manager.connection(addr) as conn: await conn.pull_message(...)``."""
+        addr = await self.add_broker(broker)  # type: ignore[misc]
+        yield BrokerConnection(self, addr)
 
     def _shutdown_now(self) -> None:  # type: ignore[override]
         _AsyncHandle._shutdown_now(self, lib.bc_manager_close, lib.bc_manager_free)

@@ -6,13 +6,14 @@ share one client: the library multiplexes their requests over one connection.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from ctypes import c_int64, c_void_p
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Iterator, Optional
 
 from . import _lifecycle
 from ._lib import lib
 from ._native import call, call_out, enc, new_config, take_batch, take_send_result
-from ._ops import I64, NONE, PULL, SEND, STR, ClientOps, ManagerOps
+from ._ops import I64, NONE, PULL, SEND, STR, BrokerConnection, ClientOps, ManagerOps
 
 __all__ = ["BrokerClient", "BrokerManager", "create_broker_client", "create_broker_manager"]
 
@@ -161,6 +162,13 @@ class BrokerManager(_Blocking, ManagerOps):
             lib.bc_manager_free(self._h)
 
     close = shutdown
+
+    @contextmanager
+    def connection(self, broker: str) -> Iterator[BrokerConnection]:
+        """``with manager.connection(addr) as conn: conn.pull_message(...)``: the per-broker
+        operations bound to ``broker`` (added first if the manager does not know it)."""
+        addr = self.add_broker(broker)
+        yield BrokerConnection(self, addr)
 
     def _shutdown_now(self) -> None:
         self.shutdown(0)

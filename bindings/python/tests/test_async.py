@@ -85,6 +85,9 @@ def test_async_manager_every_method(topic: str) -> None:
             await m.send_heartbeat(consumer_group=group)
             await m.update_consumer_offset(broker_addr(), group, topic, r.queue_id, 3)
             assert await m.query_consumer_offset(broker_addr(), group, topic, r.queue_id) == 3
+            async with m.connection(broker_addr()) as conn:
+                p2 = await conn.pull_message("py_cg", topic, r.queue_id, r.queue_offset, 1)
+                assert [x.body for x in p2.messages] == [b"m1"]
             await m.remove_broker(broker_addr())
             assert m.brokers() == [] or broker_addr() not in m.brokers()
         assert aio.pending_count() == 0

@@ -111,6 +111,10 @@ def test_manager(topic: str) -> None:
         m.update_consumer_offset(broker_addr(), group, topic, r.queue_id, 7)
         assert m.query_consumer_offset(broker_addr(), group, topic, r.queue_id) == 7
         m.send_heartbeat(producer_group="py_pg")
+        with m.connection(broker_addr()) as conn:
+            assert conn.is_connected
+            assert conn.get_max_offset(topic, r.queue_id) >= r.queue_offset + 1
+            assert conn.query_consumer_offset(group, topic, r.queue_id) == 7
         m.remove_broker(broker_addr())
         assert broker_addr() not in m.brokers()
     with pytest.raises(bc.BrokerClosedError):
