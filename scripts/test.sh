@@ -43,6 +43,9 @@ done
 cargo test --features mock "${integration[@]}" -- --test-threads=2
 cargo test --features mock --doc
 
+step "Python binding: pip install ./bindings/python in a venv, pytest against the real broker"
+scripts/python-tests.sh
+
 step "C ABI: C/C++ tests and C samples (gcc+clang; plain, ASan+UBSan, valgrind)"
 BC_TEST_STRICT=1 BC_BROKER_ADDR=127.0.0.1:10911 scripts/c-tests.sh all
 

@@ -1,0 +1,72 @@
+"""Process-wide bookkeeping: live handles are closed at interpreter exit, forgotten after fork.
+
+At exit every client and manager still open is closed with no grace period (operations in
+flight complete with ``BrokerCancelledError``), before the interpreter tears down the objects
+their callbacks would touch; so exit never waits on the network and no library thread calls
+into a finalising interpreter. In a forked child the library refuses every call
+(``BrokerForkedError``); the child must not free the parent's objects either, so they are
+dropped from the registry there.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import weakref
+from typing import Any, Callable, List
+
+_live: "weakref.WeakSet[Any]" = weakref.WeakSet()
+_exit_hooks: List[Callable[[], None]] = []
+_first_hooks: List[Callable[[], None]] = []
+_parent_pid = os.getpid()
+
+
+def register(obj: Any) -> None:
+    """``obj`` has ``_shutdown_now()`` which closes it without waiting."""
+    _live.add(obj)
+
+
+def unregister(obj: Any) -> None:
+    _live.discard(obj)
+
+
+def on_exit(hook: Callable[[], None]) -> None:
+    """Runs after every live handle was closed (the async module frees its queues here)."""
+    _exit_hooks.append(hook)
+
+
+def on_exit_first(hook: Callable[[], None]) -> None:
+    """Runs before any handle is closed (logging is switched off here)."""
+    _first_hooks.append(hook)
+
+
+def in_forked_child() -> bool:
+    return os.getpid() != _parent_pid
+
+
+def _at_exit() -> None:
+    if in_forked_child():
+        return
+    for hook in _first_hooks:
+        try:
+            hook()
+        except Exception:
+            pass
+    for obj in list(_live):
+        try:
+            obj._shutdown_now()
+        except Exception:  # exit must go on; nothing useful to raise to
+            pass
+    for hook in _exit_hooks:
+        try:
+            hook()
+        except Exception:
+            pass
+
+
+def _after_fork_in_child() -> None:
+    _live.clear()
+
+
+atexit.register(_at_exit)
+os.register_at_fork(after_in_child=_after_fork_in_child)
