@@ -14,7 +14,9 @@
 #           --no-start: the brokers of VERSION already run on those ports (and are left running).
 #           Exit status: non-zero when a test failed (the record is written either way).
 #   table   prints (or with --write, replaces the generated part of FILE with) the markdown
-#           table test x version of the recorded runs, one column per VERSION.
+#           table test x version of the recorded runs, one column per VERSION (with
+#           target/compat/VERSION.secure.tsv, the ACL/TLS run of scripts/security-compat.sh).
+#   parse LOG  prints the file/test/result lines of a cargo test log (for other recorders).
 #
 # Environment: BC_NAMESRV_PORT, BC_BROKER_PORT, BC_COMPAT_NO_INTEROP=1 (skip interop_java).
 set -uo pipefail
@@ -126,7 +128,8 @@ do_table() {
     local v files=()
     for v in "${versions[@]}"; do
         [[ -f "$OUT/$v.tsv" ]] || die "no record for $v (scripts/compat-matrix.sh run $v)"
-        files+=("$OUT/$v.tsv")
+        cat "$OUT/$v.tsv" "$OUT/$v.secure.tsv" 2>/dev/null >"$OUT/.$v.merged"
+        files+=("$OUT/.$v.merged")
     done
     local table
     table=$(awk -F'\t' -v names="${versions[*]}" '
@@ -167,5 +170,6 @@ CMD=${1:-}
 case "$CMD" in
 run) do_run "$@" ;;
 table) do_table "$@" ;;
+parse) parse_cargo "${1:?log}" ;;
 *) usage ;;
 esac

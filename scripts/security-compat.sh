@@ -110,8 +110,12 @@ secure)
     rc=0
     BC_TLS_DIR="$TLS_DIR" BC_NAMESRV_ADDR="127.0.0.1:${ns_env#*=}" \
         BC_BROKER_ADDR="127.0.0.1:${broker_env#*=}" \
-        cargo test --test secure_broker -- --test-threads=2 || rc=$?
+        cargo test --test secure_broker -- --test-threads=2 2>&1 | tee "$LOGS/secure-$version.log" \
+        || rc=$?
     stop_run "$ns_env" "$broker_env"
+    # For the table of docs/compatibility.md.
+    mkdir -p "$ROOT/target/compat"
+    scripts/compat-matrix.sh parse "$LOGS/secure-$version.log" >"$ROOT/target/compat/$version.secure.tsv"
     exit $rc
     ;;
 stop)

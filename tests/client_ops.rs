@@ -1596,3 +1596,58 @@ fn batch_limit_counts_the_unique_keys_the_client_adds() {
          locally; got {r:?}"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Settings older brokers care about (docs/compatibility.md)
+// ---------------------------------------------------------------------------------------------
+
+/// Every LanguageCode a 4.9.4+ broker knows and both header serializers work for the whole
+/// produce/consume path. (RUST needs 4.9.4 or later; JAVA, the default, works everywhere.)
+#[test]
+fn every_language_code_and_header_serializer_is_accepted() {
+    use brokerclient::protocol::{LanguageCode, SerializeType};
+    use brokerclient::transport::TransportConfig;
+    let topic = new_topic(&broker(), "bc_ops_lang");
+    let mut offset = 0;
+    for language in [
+        LanguageCode::Java,
+        LanguageCode::Rust,
+        LanguageCode::Go,
+        LanguageCode::Cpp,
+        LanguageCode::Other,
+    ] {
+        for serialize_type in [SerializeType::Json, SerializeType::RocketMq] {
+            let client = BrokerClient::new(
+                broker_addr(),
+                ClientConfig {
+                    transport: TransportConfig {
+                        language,
+                        serialize_type,
+                        ..TransportConfig::default()
+                    },
+                    ..ClientConfig::default()
+                },
+            );
+            let group = unique_name("bc_ops_lang_cg");
+            client
+                .heartbeat(&heartbeat_data(
+                    Some("bc_ops_lang_pg"),
+                    Some(&group),
+                    Some(&topic),
+                ))
+                .unwrap_or_else(|e| panic!("{language:?}/{serialize_type:?} heartbeat: {e}"));
+            let body = format!("{language:?} {serialize_type:?}");
+            let sent = client
+                .send(
+                    "bc_ops_lang_pg",
+                    0,
+                    &Message::new(&topic, body.clone().into_bytes()),
+                )
+                .unwrap_or_else(|e| panic!("{language:?}/{serialize_type:?} send: {e}"));
+            assert_eq!(sent.queue_offset, offset);
+            let (got, _) = pull_n(&client, &group, &topic, 0, offset, 1);
+            assert_eq!(&got[0].body[..], body.as_bytes());
+            offset += 1;
+        }
+    }
+}
