@@ -69,7 +69,7 @@ do_run() {
     export BC_NAMESRV_ADDR=127.0.0.1:$BC_NAMESRV_PORT
     export BC_BROKER_ADDR=127.0.0.1:$BC_BROKER_PORT
     export BC_BROKER_B_ADDR=127.0.0.1:$((BC_BROKER_PORT + 10))
-    local broker_script=scripts/rocketmq.sh
+    broker_script=scripts/rocketmq.sh
     [[ $version == rust-* ]] && broker_script=scripts/rocketmq-rust.sh
     if ((start)); then
         trap '"$broker_script" stop >/dev/null 2>&1 || true' EXIT
@@ -102,7 +102,7 @@ do_run() {
     say "$version: $passed passed, $failed failed in $(($(date +%s) - t0)) s (record: ${tsv#"$ROOT"/})"
     if ((failed)); then
         awk -F'\t' '$3 == "FAILED" { print "  FAILED " $1 "::" $2 }' "$tsv"
-        grep -A6 "panicked at" "$log" | head -n 80
+        grep -A6 "panicked at" "$log" | cut -c1-300 | head -n 80
     fi
     if ((rc)) && ((failed == 0)); then
         tail -n 40 "$log"
