@@ -46,6 +46,8 @@ suite_files() {
 # parse_cargo LOG: "file<TAB>test<TAB>ok|FAILED" for every test of a cargo test log.
 parse_cargo() {
     awk '
+        # Output of child processes (mvn) may leave colour codes in front of a result line.
+        { gsub(/\033\[[0-9;]*m/, "") }
         /^     Running tests\// { file = $2; sub(/^tests\//, "", file); sub(/\.rs$/, "", file) }
         /^     Running unittests/ { file = "" }
         /^test .* \.\.\. (ok|FAILED|ignored)$/ && file != "" {

@@ -13,7 +13,7 @@ mod common;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::process::Command;
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -72,7 +72,7 @@ fn java_classpath() -> &'static str {
 /// Runs the Java program; returns its stdout lines parsed as JSON.
 fn java(args: &[&str]) -> Vec<Value> {
     let started = Instant::now();
-    let output = Command::new("java")
+    let child = Command::new("java")
         .arg("-cp")
         .arg(java_classpath())
         // The client logs to ~/logs/rocketmqlogs by default: keep it inside target/.
@@ -84,8 +84,11 @@ fn java(args: &[&str]) -> Vec<Value> {
         ))
         .arg("interop.Interop")
         .args(args)
-        .output()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .unwrap_or_else(|e| panic!("cannot run java: {e}"));
+    let output = wait_bounded(child, JAVA_LIMIT);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),
@@ -99,6 +102,31 @@ fn java(args: &[&str]) -> Vec<Value> {
         .filter(|l| l.starts_with('{'))
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
         .collect()
+}
+
+/// How long one run of the Java program may take (JVM start included) before it is killed.
+const JAVA_LIMIT: Duration = Duration::from_secs(180);
+
+/// The child's output once it exits; kills it (and fails) after `limit`.
+fn wait_bounded(child: Child, limit: Duration) -> Output {
+    let pid = child.id();
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+    let watchdog = std::thread::spawn(move || {
+        if done_rx.recv_timeout(limit).is_err() {
+            // Still running: end it, so wait_with_output returns and the test fails.
+            let _ = Command::new("kill").arg("-9").arg(pid.to_string()).status();
+            return true;
+        }
+        false
+    });
+    let output = child.wait_with_output().expect("wait for java");
+    let _ = done_tx.send(());
+    assert!(
+        !watchdog.join().unwrap(),
+        "java did not finish within {limit:?}; killed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
 }
 
 fn text(v: &Value, key: &str) -> String {

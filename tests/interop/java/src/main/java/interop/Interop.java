@@ -36,17 +36,28 @@ public final class Interop {
     private Interop() {
     }
 
-    public static void main(String[] args) throws Exception {
-        if (args.length >= 5 && args[0].equals("consume")) {
-            consume(args[1], args[2], args[3], Integer.parseInt(args[4]), Long.parseLong(args[5]));
-        } else if (args.length == 4 && args[0].equals("produce")) {
-            produce(args[1], args[2], args[3]);
-        } else {
-            System.err.println("usage: consume NAMESRV TOPIC GROUP COUNT TIMEOUT_MS | produce NAMESRV TOPIC GROUP");
-            System.exit(2);
+    public static void main(String[] args) {
+        // The client's non-daemon threads would keep the JVM alive after main, also after an
+        // exception: every way out ends in System.exit.
+        try {
+            if (args.length == 6 && args[0].equals("consume")) {
+                consume(args[1], args[2], args[3], Integer.parseInt(args[4]), Long.parseLong(args[5]));
+            } else if (args.length == 4 && args[0].equals("produce")) {
+                produce(args[1], args[2], args[3]);
+            } else {
+                System.err.println("usage: consume NAMESRV TOPIC GROUP COUNT TIMEOUT_MS | produce NAMESRV TOPIC GROUP");
+                System.exit(2);
+            }
+        } catch (Throwable t) {
+            t.printStackTrace();
+            System.exit(1);
         }
-        // The client's non-daemon threads would keep the JVM alive.
         System.exit(0);
+    }
+
+    /** Generous client timeouts: CI machines are small and busy. */
+    static void patient(org.apache.rocketmq.client.ClientConfig c) {
+        c.setMqClientApiTimeout(15000);
     }
 
     /**
@@ -57,6 +68,7 @@ public final class Interop {
     static void consume(String namesrv, String topic, String group, int count, long timeoutMs) throws Exception {
         DefaultMQPullConsumer consumer = new DefaultMQPullConsumer(group);
         consumer.setNamesrvAddr(namesrv);
+        patient(consumer);
         consumer.start();
         Map<MessageQueue, Long> offsets = new HashMap<>();
         for (MessageQueue mq : consumer.fetchSubscribeMessageQueues(topic)) {
@@ -67,7 +79,7 @@ public final class Interop {
         while (seen < count && System.currentTimeMillis() < deadline) {
             boolean found = false;
             for (Map.Entry<MessageQueue, Long> e : offsets.entrySet()) {
-                PullResult r = consumer.pull(e.getKey(), "*", e.getValue(), 32);
+                PullResult r = consumer.pull(e.getKey(), "*", e.getValue(), 32, 15000);
                 if (r.getPullStatus() == PullStatus.FOUND) {
                     for (MessageExt m : r.getMsgFoundList()) {
                         System.out.println(json(m));
@@ -92,6 +104,8 @@ public final class Interop {
     static void produce(String namesrv, String topic, String group) throws Exception {
         DefaultMQProducer producer = new DefaultMQProducer(group);
         producer.setNamesrvAddr(namesrv);
+        producer.setSendMsgTimeout(15000);
+        patient(producer);
         producer.start();
         MessageQueue q0 = null;
         for (MessageQueue mq : producer.fetchPublishMessageQueues(topic)) {
@@ -130,6 +144,8 @@ public final class Interop {
 
         TransactionMQProducer tx = new TransactionMQProducer(group + "_tx");
         tx.setNamesrvAddr(namesrv);
+        tx.setSendMsgTimeout(15000);
+        patient(tx);
         tx.setTransactionListener(new TransactionListener() {
             @Override
             public LocalTransactionState executeLocalTransaction(Message msg, Object arg) {
