@@ -148,6 +148,14 @@ typedef struct bc_client bc_client;
  * | `max.consecutive.failures` | 3 | manager: failures before a broker is marked down |
  * | `probe.backoff.initial.ms` / `probe.backoff.max.ms` | 200 / 5000 | manager: probe back-off |
  * | `route.refresh.ms` | 30000 | manager: name-server refresh period |
+ * | `acl.access.key` | unset | ACL: sign every request with this access key … |
+ * | `acl.secret.key` | unset | … and this secret key (both or neither; never logged) |
+ * | `acl.security.token` | unset | ACL: `SecurityToken` sent and signed with each request |
+ * | `tls.enable` | false | TLS with certificate verification; any other `tls.*` key also turns TLS on unless `tls.enable` is `false` |
+ * | `tls.ca.file` | platform store | PEM file of the CAs trusted for brokers' certificates |
+ * | `tls.cert.file` / `tls.key.file` | unset | PEM client certificate chain and its key (both or neither) |
+ * | `tls.server.name` | host of the address | name the broker's certificate must carry |
+ * | `tls.insecure` | false | `true`: accept any certificate (logs a warning at each connect) |
  */
 typedef struct bc_config bc_config;
 
@@ -353,7 +361,8 @@ void bc_cancel_token_free(struct bc_cancel_token *token);
  * a library thread (never block in them).
  *
  * Ownership: `*out_client` is the caller's; free it with `bc_client_free`. The client keeps
- * `queue` alive. Errors: `BC_ERR_INVALID_ARG`.
+ * `queue` alive. Errors: `BC_ERR_INVALID_ARG` (also for an ACL access key without its
+ * secret, or a TLS client certificate without its key).
  */
 bc_status bc_client_new(const char *addr,
                         const struct bc_config *config,

@@ -39,6 +39,22 @@
 #   BC_RMQ_WORK           work dir for configs, store, logs, pid files
 #                         (default ${TMPDIR:-/tmp}/brokerclient-rmq-<namesrv port>)
 #   BC_RMQ_START_TIMEOUT  seconds to wait for start-up / registration (default 90)
+#   BC_RMQ_TLS_MODE       tls.server.mode of every server: disabled (default), permissive
+#                         (plaintext and TLS) or enforcing (TLS only). Without BC_RMQ_TLS_DIR
+#                         a TLS-accepting server makes itself a self-signed certificate.
+#   BC_RMQ_TLS_DIR        directory with ca.pem, server.pem, server.key (PKCS#8), client.pem,
+#                         client.key (e.g. from `cargo run --example tls_test_certs -- DIR`):
+#                         the servers present server.pem, brokers talk TLS to the name server
+#                         with client.pem, and BC_RMQ_TLS_MODE (default enforcing then) applies
+#                         to the brokers while the name server stays permissive, so the
+#                         plaintext readiness probe still reaches it.
+#   BC_RMQ_TLS_CLIENT_AUTH  tls.server.need.client.auth with BC_RMQ_TLS_DIR: none (default),
+#                         optional or require (clients must present a certificate of ca.pem).
+#   BC_RMQ_ACL            1: brokers refuse requests without a valid AccessKey/Signature.
+#                         5.x: ACL 2.0 authentication (authenticationEnabled, users in the
+#                         store); 4.x: ACL 1.0 (aclEnable, conf/plain_acl.yml, admin account).
+#                         start generates the credentials into <work>/acl.env (mode 600:
+#                         BC_ACL_ACCESS_KEY=, BC_ACL_SECRET_KEY=); the secret is never printed.
 #
 # Work dir layout: broker-a keeps the single-broker names (broker.conf, broker.pid, broker.out,
 # store/, logs under logs/rocketmqlogs/ next to the name server's); broker-X (X = b, c, d) uses
@@ -349,6 +365,9 @@ transactionCheckInterval=1000
 longPollingEnable=true
 waitTimeMillsInSendQueue=1000
 EOF
+    # The ACL mode's lines carry the secret: the file is the owner's only.
+    chmod 600 "$(b_conf "$l")"
+    acl_conf "$l" >>"$(b_conf "$l")"
 }
 
 prepare_work() {
@@ -371,6 +390,8 @@ kvConfigPath=$WORK/namesrv/kvConfig.json
 configStorePath=$WORK/namesrv/namesrv.properties
 EOF
     write_logback "$WORK/conf/logback_namesrv.xml" "$WORK/logs/rocketmqlogs/namesrv.log"
+    write_tls_properties
+    make_acl_credentials
 
     # Each broker has its own home (user.home, ROCKETMQ_HOME): 5.x logs under
     # ${user.home}/logs/rocketmqlogs, 4.9.x reads $ROCKETMQ_HOME/conf/logback_broker.xml.
@@ -413,15 +434,103 @@ JVM_COMMON=(
     --add-exports java.base/sun.nio.ch=ALL-UNNAMED
     --add-opens java.base/sun.nio.ch=ALL-UNNAMED
     --add-opens java.base/java.lang=ALL-UNNAMED
-    # The servers accept TLS by default ("permissive") and generate a self-signed certificate
-    # at boot, seconds of CPU on 2 cores. Tests speak plaintext unless they ask for TLS.
-    "-Dtls.server.mode=${BC_RMQ_TLS_MODE:-disabled}"
+    # TLS settings (tls.server.mode and the certificate files) come from tls_jvm_args.
 )
 BROKER_JVM=(
     -Xms512m -Xmx512m -XX:MaxDirectMemorySize=512m
     -Drocketmq.broker.diskSpaceWarningLevelRatio=0.90
     -Drocketmq.broker.diskSpaceCleanForciblyRatio=0.85
 )
+
+# tls_jvm_args namesrv|broker: the TLS system properties of that server.
+tls_jvm_args() {
+    local which=$1 mode
+    # The servers accept TLS by default ("permissive") and generate a self-signed certificate
+    # at boot, seconds of CPU on 2 cores. Tests speak plaintext unless they ask for TLS.
+    if [[ -z "${BC_RMQ_TLS_DIR:-}" ]]; then
+        echo "-Dtls.server.mode=${BC_RMQ_TLS_MODE:-disabled}"
+        return
+    fi
+    mode=${BC_RMQ_TLS_MODE:-enforcing}
+    [[ $which == namesrv ]] && mode=permissive
+    echo "-Dtls.server.mode=$mode"
+    echo "-Dtls.config.file=$WORK/tls.properties"
+    # The broker's own client (registration with the name server) speaks TLS too.
+    if [[ $which == broker ]]; then echo "-Dtls.enable=true"; fi
+}
+
+write_tls_properties() {
+    local dir f
+    rm -f "$WORK/tls.properties"
+    [[ -n "${BC_RMQ_TLS_DIR:-}" ]] || return 0
+    dir=$(cd "$BC_RMQ_TLS_DIR" && pwd) || die "BC_RMQ_TLS_DIR $BC_RMQ_TLS_DIR is not a directory"
+    for f in ca.pem server.pem server.key client.pem client.key; do
+        [[ -f "$dir/$f" ]] || die "BC_RMQ_TLS_DIR lacks $f (cargo run --example tls_test_certs -- DIR)"
+    done
+    local auth=${BC_RMQ_TLS_CLIENT_AUTH:-none} authclient=true
+    case "$auth" in
+    none) authclient=false ;;
+    optional | require) ;;
+    *) die "BC_RMQ_TLS_CLIENT_AUTH must be none, optional or require" ;;
+    esac
+    # TlsHelper reads this file on top of the system properties (tls.test.mode.enable=false:
+    # use these files, not a self-signed certificate).
+    cat >"$WORK/tls.properties" <<EOF
+tls.test.mode.enable=false
+tls.server.need.client.auth=$auth
+tls.server.certPath=$dir/server.pem
+tls.server.keyPath=$dir/server.key
+tls.server.authClient=$authclient
+tls.server.trustCertPath=$dir/ca.pem
+tls.client.certPath=$dir/client.pem
+tls.client.keyPath=$dir/client.key
+tls.client.authServer=true
+tls.client.trustCertPath=$dir/ca.pem
+EOF
+}
+
+# ACL (BC_RMQ_ACL=1): fresh credentials for each start, kept only in <work>/acl.env.
+ACL_AK=""
+ACL_SK=""
+make_acl_credentials() {
+    rm -f "$WORK/acl.env"
+    [[ "${BC_RMQ_ACL:-0}" == 1 ]] || return 0
+    ACL_AK="bcak$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
+    ACL_SK="bcsk$(od -An -N18 -tx1 /dev/urandom | tr -d ' \n')"
+    (
+        umask 077
+        printf 'BC_ACL_ACCESS_KEY=%s\nBC_ACL_SECRET_KEY=%s\n' "$ACL_AK" "$ACL_SK" >"$WORK/acl.env"
+    )
+}
+
+# acl_conf LETTER: broker.conf lines (and, for 4.x, the plain_acl.yml) of the ACL mode.
+acl_conf() {
+    local l=$1
+    [[ -n "$ACL_AK" ]] || return 0
+    if [[ $VERSION == 4.* ]]; then
+        echo "aclEnable=true"
+        (
+            umask 077
+            cat >"$(b_home "$l")/conf/plain_acl.yml" <<EOF
+globalWhiteRemoteAddresses: []
+accounts:
+  - accessKey: $ACL_AK
+    secretKey: $ACL_SK
+    admin: true
+EOF
+        )
+    else
+        # ACL 2.0: the initial user is a SUPER user; the broker signs its own requests
+        # (registration) with the inner-client credentials.
+        cat <<EOF
+authenticationEnabled=true
+authenticationProvider=org.apache.rocketmq.auth.authentication.provider.DefaultAuthenticationProvider
+authenticationMetadataProvider=org.apache.rocketmq.auth.authentication.provider.LocalAuthenticationMetadataProvider
+initAuthenticationUser={"username":"$ACL_AK","password":"$ACL_SK"}
+innerClientAuthenticationCredentials={"accessKey":"$ACL_AK","secretKey":"$ACL_SK"}
+EOF
+    fi
+}
 
 # launch NAME MAIN CONF HOME JVM-ARGS...: output appended to $WORK/NAME.out.
 launch() {
@@ -431,7 +540,10 @@ launch() {
     java=$(java_bin)
     # setsid: the JVMs must not die with the caller's terminal or process group (CI steps).
     # Neither setsid (not a group leader here) nor nohup forks, so $! is the JVM's pid.
-    ROCKETMQ_HOME="$home" setsid nohup "$java" "$@" "${JVM_COMMON[@]}" \
+    local tls_args which=broker
+    [[ $main == "$NAMESRV_MAIN" ]] && which=namesrv
+    mapfile -t tls_args < <(tls_jvm_args "$which")
+    ROCKETMQ_HOME="$home" setsid nohup "$java" "$@" "${JVM_COMMON[@]}" "${tls_args[@]}" \
         -Duser.home="$home" -Drocketmq.home.dir="$home" -Djava.io.tmpdir="$WORK/tmp" \
         -cp "$(classpath "$name")" "$main" -c "$conf" \
         </dev/null >>"$WORK/$name.out" 2>&1 &

@@ -30,15 +30,18 @@ step "C ABI: C tests and C samples against the mock broker (plain gcc+clang)"
 BC_TEST_STRICT=1 scripts/with-mock-broker.sh scripts/c-tests.sh plain
 
 step "start the real brokers (broker-a, broker-b, one name server)"
-trap 'scripts/rocketmq.sh stop || true' EXIT
+trap 'scripts/rocketmq.sh stop || true; scripts/security-compat.sh stop' EXIT
 BC_RMQ_BROKERS=2 scripts/rocketmq.sh start
+# The 4.9.7 brokers of the compatibility step (own ports) boot meanwhile.
+scripts/security-compat.sh boot-matrix
 
 step "integration tests against the real broker"
-# Every test file but manager.rs, which stops and restarts broker-a and so runs alone below.
+# Every test file but manager.rs, which stops and restarts broker-a and so runs alone below,
+# and those run by the security/compatibility steps below.
 integration=()
 for f in tests/*.rs; do
     name=$(basename "$f" .rs)
-    [ "$name" = manager ] || integration+=(--test "$name")
+    case "$name" in manager | secure_broker | interop_java) ;; *) integration+=(--test "$name") ;; esac
 done
 cargo test --features mock "${integration[@]}" -- --test-threads=2
 cargo test --features mock --doc
@@ -51,6 +54,17 @@ BC_TEST_STRICT=1 BC_BROKER_ADDR=127.0.0.1:10911 scripts/c-tests.sh all
 
 step "Go binding: go vet, go test -race and with cgocheck2, quickstart, pkg-config build"
 BC_TEST_STRICT=1 BC_BROKER_ADDR=127.0.0.1:10911 BC_NAMESRV_ADDR=127.0.0.1:9876 scripts/go-tests.sh
+
+step "Java client interop: the official rocketmq-client 5.3.3 and this library, both ways"
+cargo test --test interop_java
+
+step "compatibility matrix: integration suite, Java interop and C samples against RocketMQ 4.9.7"
+# The ACL + TLS broker of the next step boots meanwhile.
+scripts/security-compat.sh boot-secure 5.3.3
+scripts/security-compat.sh matrix
+
+step "ACL signing and verified TLS against a 5.3.3 broker enforcing both"
+scripts/security-compat.sh secure 5.3.3
 
 step "manager tests (stop and restart broker-a)"
 cargo test --test manager -- --test-threads=1

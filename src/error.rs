@@ -75,6 +75,11 @@ impl BrokerError {
         match code {
             SYSTEM_BUSY | FLOW_CONTROL | POLLING_FULL => BrokerError::BrokerBusy { code, remark },
             NO_PERMISSION => BrokerError::Authorization { code, remark },
+            // 4.x ACL 1.0 refuses from its RPC hook by throwing: the broker turns that into
+            // SYSTEM_ERROR with the exception's text (`PlainPermissionManager.validate`).
+            SYSTEM_ERROR if remark.contains("AclException") => {
+                BrokerError::Authorization { code, remark }
+            }
             SYSTEM_ERROR | SERVICE_NOT_AVAILABLE => BrokerError::System { code, remark },
             PULL_NOT_FOUND
             | PULL_RETRY_IMMEDIATELY
@@ -140,6 +145,21 @@ mod tests {
     use super::*;
 
     type Case = (i32, fn(&BrokerError) -> bool, bool);
+
+    #[test]
+    fn acl_1_refusals_are_authorization_errors() {
+        let e = BrokerError::from_response(
+            response::SYSTEM_ERROR,
+            Some("org.apache.rocketmq.acl.common.AclException: Check signature failed for accessKey=ak"),
+        );
+        assert!(
+            matches!(e, BrokerError::Authorization { code: 1, .. }),
+            "{e:?}"
+        );
+        assert!(!e.is_retriable());
+        let other = BrokerError::from_response(response::SYSTEM_ERROR, Some("disk full"));
+        assert!(matches!(other, BrokerError::System { .. }));
+    }
 
     #[test]
     fn response_code_table() {

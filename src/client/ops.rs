@@ -131,7 +131,13 @@ impl AsyncBrokerClient {
         let resp = self
             .call("send", request::SEND_MESSAGE_V2, &header, msg.body.clone())
             .await?;
-        self.send_result(resp, id)
+        let mut sent = self.send_result(resp, id)?;
+        // 4.x brokers do not return `transactionId`; it is the UNIQ_KEY either way (the Java
+        // producer falls back to it the same way, `sendMessageInTransaction`).
+        if sent.transaction_id.is_none() && is_transactional(msg) {
+            sent.transaction_id = Some(sent.msg_id.clone());
+        }
+        Ok(sent)
     }
 
     /// Sends one message without waiting for (or getting) the broker's answer.

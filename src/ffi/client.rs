@@ -175,7 +175,8 @@ pub(crate) fn deliver_json(
 /// a library thread (never block in them).
 ///
 /// Ownership: `*out_client` is the caller's; free it with `bc_client_free`. The client keeps
-/// `queue` alive. Errors: `BC_ERR_INVALID_ARG`.
+/// `queue` alive. Errors: `BC_ERR_INVALID_ARG` (also for an ACL access key without its
+/// secret, or a TLS client certificate without its key).
 #[no_mangle]
 pub extern "C" fn bc_client_new(
     addr: *const c_char,
@@ -187,7 +188,7 @@ pub extern "C" fn bc_client_new(
     call(err_out, || {
         let addr = str_arg(addr, "addr")?;
         check_addr(addr)?;
-        let cfg = or_default(config).client;
+        let cfg = or_default(config)?.client;
         // SAFETY: NULL or a live queue.
         let queue = unsafe { queue.as_ref() }.map(|q| q.inner.clone());
         let raw = Box::into_raw(Box::new(bc_client {

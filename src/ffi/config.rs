@@ -9,6 +9,7 @@ use super::error::bc_error;
 use super::status::bc_status;
 use crate::manager::ManagerConfig;
 use crate::protocol::{LanguageCode, SerializeType};
+use crate::transport::{Credentials, TlsConfig};
 
 /// Settings for `bc_client_new` and `bc_manager_new`. Keys (values are strings):
 ///
@@ -27,6 +28,14 @@ use crate::protocol::{LanguageCode, SerializeType};
 /// | `max.consecutive.failures` | 3 | manager: failures before a broker is marked down |
 /// | `probe.backoff.initial.ms` / `probe.backoff.max.ms` | 200 / 5000 | manager: probe back-off |
 /// | `route.refresh.ms` | 30000 | manager: name-server refresh period |
+/// | `acl.access.key` | unset | ACL: sign every request with this access key … |
+/// | `acl.secret.key` | unset | … and this secret key (both or neither; never logged) |
+/// | `acl.security.token` | unset | ACL: `SecurityToken` sent and signed with each request |
+/// | `tls.enable` | false | TLS with certificate verification; any other `tls.*` key also turns TLS on unless `tls.enable` is `false` |
+/// | `tls.ca.file` | platform store | PEM file of the CAs trusted for brokers' certificates |
+/// | `tls.cert.file` / `tls.key.file` | unset | PEM client certificate chain and its key (both or neither) |
+/// | `tls.server.name` | host of the address | name the broker's certificate must carry |
+/// | `tls.insecure` | false | `true`: accept any certificate (logs a warning at each connect) |
 pub struct bc_config {
     values: BTreeMap<String, String>,
 }
@@ -46,7 +55,48 @@ const KEYS: &[&str] = &[
     "probe.backoff.initial.ms",
     "probe.backoff.max.ms",
     "route.refresh.ms",
+    "acl.access.key",
+    "acl.secret.key",
+    "acl.security.token",
+    "tls.enable",
+    "tls.ca.file",
+    "tls.cert.file",
+    "tls.key.file",
+    "tls.server.name",
+    "tls.insecure",
 ];
+
+fn boolean(key: &str, v: &str) -> Result<bool, bc_error> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" => Ok(false),
+        _ => Err(bc_error::invalid_arg(&format!(
+            "`{key}`: {v:?} is not true or false"
+        ))),
+    }
+}
+
+/// A non-empty value whose text must never appear in an error (secrets).
+fn secret(key: &str, v: &str) -> Result<String, bc_error> {
+    if v.is_empty() {
+        return Err(bc_error::invalid_arg(&format!("`{key}` must not be empty")));
+    }
+    Ok(v.to_owned())
+}
+
+fn credentials(c: &mut ManagerConfig) -> &mut Credentials {
+    c.client
+        .transport
+        .acl
+        .get_or_insert_with(|| Credentials::new("", ""))
+}
+
+fn tls(c: &mut ManagerConfig) -> &mut TlsConfig {
+    c.client
+        .transport
+        .tls
+        .get_or_insert_with(TlsConfig::default)
+}
 
 fn parse<T: std::str::FromStr>(key: &str, v: &str) -> Result<T, bc_error> {
     v.trim()
@@ -101,6 +151,18 @@ fn apply(c: &mut ManagerConfig, key: &str, v: &str) -> Result<(), bc_error> {
         "probe.backoff.initial.ms" => c.probe_initial_backoff = millis(key, v)?,
         "probe.backoff.max.ms" => c.probe_max_backoff = millis(key, v)?,
         "route.refresh.ms" => c.route_refresh_interval = millis(key, v)?,
+        "acl.access.key" => credentials(c).access_key = secret(key, v)?,
+        "acl.secret.key" => credentials(c).secret_key = secret(key, v)?,
+        "acl.security.token" => credentials(c).security_token = Some(secret(key, v)?),
+        // Whether TLS is on is decided once every key is applied (`manager_config`).
+        "tls.enable" => {
+            boolean(key, v)?;
+        }
+        "tls.ca.file" => tls(c).ca_file = Some(v.into()),
+        "tls.cert.file" => tls(c).cert_file = Some(v.into()),
+        "tls.key.file" => tls(c).key_file = Some(v.into()),
+        "tls.server.name" => tls(c).server_name = Some(v.to_owned()),
+        "tls.insecure" => tls(c).insecure_skip_verify = boolean(key, v)?,
         _ => {
             return Err(bc_error::invalid_arg(&format!(
                 "unknown configuration key {key:?}"
@@ -111,20 +173,48 @@ fn apply(c: &mut ManagerConfig, key: &str, v: &str) -> Result<(), bc_error> {
 }
 
 impl bc_config {
-    pub(crate) fn manager_config(&self) -> ManagerConfig {
+    /// The configuration; fails on settings that only make sense together (ACL access and
+    /// secret key, client certificate and key).
+    pub(crate) fn manager_config(&self) -> Result<ManagerConfig, bc_error> {
         let mut c = ManagerConfig::default();
         for (k, v) in &self.values {
             // Validated by bc_config_set.
             let _ = apply(&mut c, k, v);
         }
-        c
+        let t = &mut c.client.transport;
+        match self
+            .values
+            .get("tls.enable")
+            .map(|v| boolean("tls.enable", v))
+        {
+            Some(Ok(true)) => {
+                t.tls.get_or_insert_with(TlsConfig::default);
+            }
+            Some(_) => t.tls = None,
+            None => {} // on if another tls.* key was set
+        }
+        if let Some(acl) = &t.acl {
+            if acl.access_key.is_empty() || acl.secret_key.is_empty() {
+                return Err(bc_error::invalid_arg(
+                    "ACL needs both `acl.access.key` and `acl.secret.key`",
+                ));
+            }
+        }
+        if let Some(tls) = &t.tls {
+            if tls.cert_file.is_some() != tls.key_file.is_some() {
+                return Err(bc_error::invalid_arg(
+                    "a TLS client certificate needs both `tls.cert.file` and `tls.key.file`",
+                ));
+            }
+        }
+        Ok(c)
     }
 }
 
-/// The configuration a NULL `bc_config` stands for.
-pub(crate) fn or_default(cfg: *const bc_config) -> ManagerConfig {
+/// The configuration a NULL `bc_config` stands for, or the checked settings of `cfg`.
+pub(crate) fn or_default(cfg: *const bc_config) -> Result<ManagerConfig, bc_error> {
     // SAFETY: NULL or a live config per the contract.
-    unsafe { cfg.as_ref() }.map_or_else(ManagerConfig::default, bc_config::manager_config)
+    unsafe { cfg.as_ref() }.map_or_else(|| Ok(ManagerConfig::default()), bc_config::manager_config)
 }
 
 /// Creates an empty configuration (every key at its default).
@@ -221,7 +311,7 @@ mod tests {
             bc_config_set(cfg, std::ptr::null(), c"1".as_ptr(), std::ptr::null_mut()),
             bc_status::BC_ERR_INVALID_ARG
         );
-        let m = unsafe { &*cfg }.manager_config();
+        let m = unsafe { &*cfg }.manager_config().ok().unwrap();
         assert_eq!(
             m.client.transport.request_timeout,
             Duration::from_millis(1500)
@@ -231,5 +321,133 @@ mod tests {
         assert_eq!(m.connection_pool_size, 2);
         bc_config_free(cfg);
         bc_config_free(std::ptr::null_mut());
+    }
+
+    fn config_of(pairs: &[(&std::ffi::CStr, &std::ffi::CStr)]) -> *mut bc_config {
+        let mut cfg = std::ptr::null_mut();
+        assert_eq!(
+            bc_config_new(&mut cfg, std::ptr::null_mut()),
+            bc_status::BC_OK
+        );
+        for (k, v) in pairs {
+            assert_eq!(
+                bc_config_set(cfg, k.as_ptr(), v.as_ptr(), std::ptr::null_mut()),
+                bc_status::BC_OK,
+                "{k:?}"
+            );
+        }
+        cfg
+    }
+
+    fn message_of(r: Result<ManagerConfig, bc_error>) -> String {
+        let Err(e) = r else {
+            panic!("expected an error")
+        };
+        let msg = unsafe { std::ffi::CStr::from_ptr(super::super::error::bc_error_message(&e)) };
+        msg.to_str().unwrap().to_owned()
+    }
+
+    #[test]
+    fn acl_keys_make_credentials_and_never_echo_the_secret() {
+        let cfg = config_of(&[
+            (c"acl.access.key", c"ak"),
+            (c"acl.secret.key", c"topsecret-123"),
+            (c"acl.security.token", c"tok"),
+        ]);
+        let m = unsafe { &*cfg }.manager_config().ok().unwrap();
+        let acl = m.client.transport.acl.clone().unwrap();
+        assert_eq!(
+            (acl.access_key.as_str(), acl.secret_key.as_str()),
+            ("ak", "topsecret-123")
+        );
+        assert_eq!(acl.security_token.as_deref(), Some("tok"));
+        assert!(!format!("{m:?}").contains("topsecret-123"));
+        bc_config_free(cfg);
+
+        let only_secret = config_of(&[(c"acl.secret.key", c"topsecret-123")]);
+        let msg = message_of(unsafe { &*only_secret }.manager_config());
+        assert!(msg.contains("acl.access.key"), "{msg}");
+        assert!(!msg.contains("topsecret-123"), "{msg}");
+        bc_config_free(only_secret);
+        // The NULL-config path gives the defaults: no ACL, no TLS.
+        let d = or_default(std::ptr::null()).ok().unwrap();
+        assert!(d.client.transport.acl.is_none() && d.client.transport.tls.is_none());
+    }
+
+    #[test]
+    fn tls_keys_turn_tls_on_unless_disabled() {
+        let cfg = config_of(&[(c"tls.enable", c"true")]);
+        let t = unsafe { &*cfg }
+            .manager_config()
+            .ok()
+            .unwrap()
+            .client
+            .transport;
+        assert_eq!(
+            t.tls,
+            Some(TlsConfig::default()),
+            "verification on by default"
+        );
+        bc_config_free(cfg);
+
+        let cfg = config_of(&[
+            (c"tls.ca.file", c"/etc/ca.pem"),
+            (c"tls.cert.file", c"/etc/c.pem"),
+            (c"tls.key.file", c"/etc/c.key"),
+            (c"tls.server.name", c"broker.example"),
+            (c"tls.insecure", c"true"),
+        ]);
+        let tls = unsafe { &*cfg }
+            .manager_config()
+            .ok()
+            .unwrap()
+            .client
+            .transport
+            .tls
+            .unwrap();
+        assert_eq!(tls.ca_file.as_deref(), Some("/etc/ca.pem".as_ref()));
+        assert_eq!(tls.cert_file.as_deref(), Some("/etc/c.pem".as_ref()));
+        assert_eq!(tls.key_file.as_deref(), Some("/etc/c.key".as_ref()));
+        assert_eq!(tls.server_name.as_deref(), Some("broker.example"));
+        assert!(tls.insecure_skip_verify);
+        bc_config_free(cfg);
+
+        let off = config_of(&[(c"tls.ca.file", c"/etc/ca.pem"), (c"tls.enable", c"false")]);
+        assert!(unsafe { &*off }
+            .manager_config()
+            .ok()
+            .unwrap()
+            .client
+            .transport
+            .tls
+            .is_none());
+        bc_config_free(off);
+
+        let half = config_of(&[(c"tls.cert.file", c"/etc/c.pem")]);
+        let msg = message_of(unsafe { &*half }.manager_config());
+        assert!(msg.contains("tls.key.file"), "{msg}");
+        bc_config_free(half);
+
+        let mut cfg = std::ptr::null_mut();
+        bc_config_new(&mut cfg, std::ptr::null_mut());
+        assert_eq!(
+            bc_config_set(
+                cfg,
+                c"tls.insecure".as_ptr(),
+                c"maybe".as_ptr(),
+                std::ptr::null_mut()
+            ),
+            bc_status::BC_ERR_INVALID_ARG
+        );
+        assert_eq!(
+            bc_config_set(
+                cfg,
+                c"acl.secret.key".as_ptr(),
+                c"".as_ptr(),
+                std::ptr::null_mut()
+            ),
+            bc_status::BC_ERR_INVALID_ARG
+        );
+        bc_config_free(cfg);
     }
 }

@@ -114,7 +114,7 @@ pub extern "C" fn bc_manager_new(
             return Err(bc_error::invalid_arg("`out_manager` is NULL"));
         }
         new_handle(
-            AsyncBrokerManager::new(or_default(config)),
+            AsyncBrokerManager::new(or_default(config)?),
             queue,
             out_manager,
         )
@@ -140,7 +140,7 @@ pub extern "C" fn bc_manager_new_from_name_servers(
         if out_manager.is_null() {
             return Err(bc_error::invalid_arg("`out_manager` is NULL"));
         }
-        let m = AsyncBrokerManager::from_name_servers(addrs, or_default(config))?;
+        let m = AsyncBrokerManager::from_name_servers(addrs, or_default(config)?)?;
         new_handle(m, queue, out_manager)
     })
 }

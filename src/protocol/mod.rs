@@ -4,6 +4,7 @@
 //! Every decoder here takes untrusted bytes and returns [`ProtocolError`] on anything
 //! malformed; lengths are checked before anything is allocated from them.
 
+pub mod acl;
 mod binary_header;
 pub mod bodies;
 pub mod codes;

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use super::tls::TlsConfig;
+use crate::protocol::acl::Credentials;
 use crate::protocol::frame::DEFAULT_MAX_FRAME_LEN;
 use crate::protocol::{LanguageCode, SerializeType};
 
@@ -25,6 +27,11 @@ pub struct TransportConfig {
     /// `version` sent in every header: 401 gets standard route JSON and no GO_AWAY semantics
     /// (REMOTING.md §1.5).
     pub version: i32,
+    /// ACL credentials: when set, every request carries `AccessKey` and a `Signature`
+    /// (REMOTING.md §9). `Debug` shows the access key only.
+    pub acl: Option<Credentials>,
+    /// TLS: when set, every connection is TLS with the broker's certificate verified.
+    pub tls: Option<TlsConfig>,
 }
 
 impl Default for TransportConfig {
@@ -37,6 +44,8 @@ impl Default for TransportConfig {
             serialize_type: SerializeType::Json,
             language: LanguageCode::Java,
             version: 401,
+            acl: None,
+            tls: None,
         }
     }
 }

@@ -7,8 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use tokio::io::AsyncReadExt;
-use tokio::net::tcp::OwnedReadHalf;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch, Semaphore};
 use tokio::time::Instant;
@@ -17,8 +16,10 @@ use tracing::{debug, info, warn};
 use super::config::TransportConfig;
 use super::inflight::InflightTable;
 use super::runtime::runtime;
+use super::tls;
 use super::writer::{self, WriteItem};
 use crate::error::{BrokerError, Result};
+use crate::protocol::acl;
 use crate::protocol::codes::response;
 use crate::protocol::command::{CommandMeta, FLAG_ONEWAY, FLAG_RESPONSE};
 use crate::protocol::frame::encode_frame_head;
@@ -112,7 +113,49 @@ impl Connection {
         // Small frames must leave at once: a sync send waits for its own response.
         let _ = stream.set_nodelay(true);
         let local_addr = stream.local_addr().ok();
-        let (read_half, write_half) = stream.into_split();
+        let Some(tls_config) = config.tls.clone() else {
+            let (read_half, write_half) = stream.into_split();
+            return Ok(Self::start(
+                addr, local_addr, config, handler, read_half, write_half,
+            ));
+        };
+        // The handshake shares the connect budget: a peer that accepts TCP and never answers
+        // the ClientHello must not hold the caller past it.
+        let stream =
+            match tokio::time::timeout_at(until, tls::handshake(&tls_config, addr, stream)).await {
+                Ok(Ok(s)) => s,
+                Ok(Err(e)) => {
+                    warn!(addr = %addr, error = %e, "TLS connect failed");
+                    return Err(e);
+                }
+                Err(_) => {
+                    warn!(addr = %addr, "TLS handshake timed out");
+                    return Err(BrokerError::Timeout {
+                        addr: addr.to_owned(),
+                        operation: "TLS handshake",
+                        after: started.elapsed(),
+                    });
+                }
+            };
+        let (read_half, write_half) = tokio::io::split(stream);
+        Ok(Self::start(
+            addr, local_addr, config, handler, read_half, write_half,
+        ))
+    }
+
+    /// Starts the reader and writer tasks of a connected stream (plain TCP or TLS).
+    fn start<R, W>(
+        addr: &str,
+        local_addr: Option<std::net::SocketAddr>,
+        config: Arc<TransportConfig>,
+        handler: Option<Arc<dyn BrokerRequestHandler>>,
+        read_half: R,
+        write_half: W,
+    ) -> Connection
+    where
+        R: AsyncRead + Unpin + Send + 'static,
+        W: AsyncWrite + Unpin + Send + 'static,
+    {
         let (writes, mut write_rx) = mpsc::unbounded_channel();
         let (shutdown, _) = watch::channel(false);
         let shared = Arc::new(Shared {
@@ -146,8 +189,8 @@ impl Connection {
             reader_conn.read_loop(read_half, handler).await
         });
 
-        info!(addr = %addr, "connected");
-        Ok(conn)
+        info!(addr = %addr, tls = conn.shared.config.tls.is_some(), "connected");
+        conn
     }
 
     pub fn addr(&self) -> &str {
@@ -207,7 +250,7 @@ impl Connection {
         flag: i32,
         opaque: i32,
         header: &H,
-        body_len: usize,
+        body: &[u8],
     ) -> Result<Bytes> {
         let cfg = &self.shared.config;
         let meta = CommandMeta {
@@ -219,7 +262,17 @@ impl Connection {
             remark: None,
         };
         let mut head = BytesMut::with_capacity(256);
-        encode_frame_head(&mut head, &meta, header, body_len, cfg.serialize_type)
+        let encoded = match &cfg.acl {
+            None => encode_frame_head(&mut head, &meta, header, body.len(), cfg.serialize_type),
+            Some(credentials) => {
+                // The signature covers every field as sent, so the header becomes a field
+                // list first (only with ACL: the unsigned path writes fields straight out).
+                let mut fields = header.to_ext_fields();
+                acl::sign(&mut fields, credentials, body, cfg.serialize_type);
+                encode_frame_head(&mut head, &meta, &fields, body.len(), cfg.serialize_type)
+            }
+        };
+        encoded
             .map_err(|e| BrokerError::InvalidArgument(format!("request cannot be encoded: {e}")))?;
         Ok(head.freeze())
     }
@@ -275,7 +328,7 @@ impl Connection {
             .try_acquire_owned()
             .map_err(|_| self.busy())?;
         let opaque = self.next_opaque();
-        let head = self.encode(code, 0, opaque, header, body.len())?;
+        let head = self.encode(code, 0, opaque, header, &body)?;
         let rx = self.shared.inflight.insert(opaque, permit)?;
         // Forget the waiter however this future ends (timeout, error, or the caller dropping it).
         let guard = Forget {
@@ -319,7 +372,7 @@ impl Connection {
             .try_acquire_owned()
             .map_err(|_| self.busy())?;
         let opaque = self.next_opaque();
-        let head = self.encode(code, FLAG_ONEWAY, opaque, header, body.len())?;
+        let head = self.encode(code, FLAG_ONEWAY, opaque, header, &body)?;
         self.enqueue(WriteItem {
             head,
             body,
@@ -359,9 +412,9 @@ impl Connection {
         }
     }
 
-    async fn read_loop(
+    async fn read_loop<R: AsyncRead + Unpin>(
         self,
-        mut read_half: OwnedReadHalf,
+        mut read_half: R,
         handler: Option<Arc<dyn BrokerRequestHandler>>,
     ) {
         let mut decoder = FrameDecoder::new(self.shared.config.max_frame_len);

@@ -61,9 +61,15 @@ impl InflightTable {
     pub fn complete(&self, opaque: i32, reply: Reply) -> bool {
         let pending = self.lock().pending.remove(&opaque);
         match pending {
-            Some(p) => {
+            Some(Pending {
+                reply: tx,
+                _permit: permit,
+            }) => {
+                // The window place is free before the caller wakes up: a caller that sends its
+                // next request right after this reply must find it free.
+                drop(permit);
                 // The receiver may have been dropped by a cancelled caller; nothing to do then.
-                let _ = p.reply.send(reply);
+                let _ = tx.send(reply);
                 true
             }
             None => false,

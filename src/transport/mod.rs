@@ -5,7 +5,11 @@ mod config;
 mod connection;
 mod inflight;
 pub mod runtime;
+mod tls;
 mod writer;
 
 pub use config::TransportConfig;
 pub use connection::{deadline_after, BrokerRequestHandler, Connection};
+pub use tls::TlsConfig;
+
+pub use crate::protocol::acl::Credentials;

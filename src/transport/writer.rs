@@ -45,8 +45,11 @@ pub(crate) async fn run<W: AsyncWrite + Unpin>(
                 push(&mut bufs, &mut permits, item);
             }
             if !bufs.is_empty() {
-                let _ = tokio::time::timeout(CLOSE_FLUSH, write_all_vectored(&mut out, &mut bufs))
-                    .await;
+                let _ = tokio::time::timeout(CLOSE_FLUSH, async {
+                    write_all_vectored(&mut out, &mut bufs).await?;
+                    out.flush().await
+                })
+                .await;
             }
             return Ok(());
         };
@@ -58,6 +61,8 @@ pub(crate) async fn run<W: AsyncWrite + Unpin>(
             }
         }
         write_all_vectored(&mut out, &mut bufs).await?;
+        // A TLS stream may hold written records until flushed; for TCP this is a no-op.
+        out.flush().await?;
         permits.clear();
     }
     out.flush().await

@@ -153,3 +153,29 @@ pub fn wait_for<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<
         std::thread::sleep(Duration::from_millis(200));
     }
 }
+
+/// `MQVersion` ordinal of the first 5.x release (V5_0_0, REMOTING.md §1.5).
+pub const V5_0_0: i32 = 413;
+
+/// The broker's `MQVersion` ordinal: every response carries the server's own version in its
+/// `version` field (`RemotingCommand.createResponseCommand` → `setCmdVersion`).
+pub fn broker_version() -> i32 {
+    static VERSION: std::sync::OnceLock<i32> = std::sync::OnceLock::new();
+    *VERSION.get_or_init(|| {
+        let mut conn = RawConn::connect(&broker_addr());
+        let mut header = brokerclient::protocol::command::ExtFields::new();
+        header.insert("topic", "TBW102");
+        header.insert("queueId", "0");
+        let reply = conn.call(
+            brokerclient::protocol::codes::request::GET_MAX_OFFSET,
+            &header,
+            &[],
+        );
+        reply.version
+    })
+}
+
+/// 4.x brokers answer a few requests differently (docs/compatibility.md lists each case).
+pub fn broker_is_4x() -> bool {
+    broker_version() < V5_0_0
+}
