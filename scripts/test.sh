@@ -34,20 +34,32 @@ trap 'scripts/rocketmq.sh stop || true' EXIT
 BC_RMQ_BROKERS=2 scripts/rocketmq.sh start
 
 step "integration tests against the real broker"
-# Every test file but manager.rs, which stops and restarts broker-a and so runs alone below.
+# Every test file but manager.rs and fault_restart.rs, which stop or kill broker-a and so run
+# alone below, and the fault suite's own files (its step follows). One feature set for all, so
+# the fault steps reuse this build.
 integration=()
 for f in tests/*.rs; do
     name=$(basename "$f" .rs)
-    [ "$name" = manager ] || integration+=(--test "$name")
+    case "$name" in
+    manager | fault_restart | fault_proxy | mock_random) ;;
+    *) integration+=(--test "$name") ;;
+    esac
 done
-cargo test --features mock "${integration[@]}" -- --test-threads=2
+cargo test --features mock,fault-proxy "${integration[@]}" -- --test-threads=2
 cargo test --features mock --doc
+
+step "fault suite: faults through the fault proxy against the real broker; random-frame mock"
+# --nocapture: each test prints its figures ("fault figure: ...").
+cargo test --features mock,fault-proxy --test fault_proxy --test mock_random -- --test-threads=2 --nocapture
 
 step "C ABI: C/C++ tests and C samples (gcc+clang; plain, ASan+UBSan, valgrind)"
 BC_TEST_STRICT=1 BC_BROKER_ADDR=127.0.0.1:10911 scripts/c-tests.sh all
 
 step "manager tests (stop and restart broker-a)"
 cargo test --test manager -- --test-threads=1
+
+step "fault suite: broker-a killed (SIGKILL) and restarted under 4 senders"
+cargo test --features mock,fault-proxy --test fault_restart -- --nocapture
 
 step "Rust quickstart (the C quickstart ran with the C samples above)"
 cargo run --example quickstart
