@@ -113,6 +113,74 @@ typedef int32_t bc_status;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+#if defined(BC_FEATURE_FAULT_PROXY)
+/**
+ * The modes of `bc_fault_proxy_set_mode` (see `FaultMode` in the Rust API for each one).
+ */
+typedef enum bc_fault_mode {
+#if defined(BC_FEATURE_FAULT_PROXY)
+  /**
+   * Forward everything unchanged.
+   */
+  BC_FAULT_PASS = 0,
+#endif
+#if defined(BC_FEATURE_FAULT_PROXY)
+  /**
+   * Delay every chunk, both directions, by `param` milliseconds.
+   */
+  BC_FAULT_LATENCY = 1,
+#endif
+#if defined(BC_FEATURE_FAULT_PROXY)
+  /**
+   * Cap each direction of each connection at `param` bytes per second.
+   */
+  BC_FAULT_BANDWIDTH = 2,
+#endif
+#if defined(BC_FEATURE_FAULT_PROXY)
+  /**
+   * Read everything, forward nothing, close nothing.
+   */
+  BC_FAULT_BLACKHOLE = 3,
+#endif
+#if defined(BC_FEATURE_FAULT_PROXY)
+  /**
+   * Reset every open connection and every new one.
+   */
+  BC_FAULT_DROP = 4,
+#endif
+#if defined(BC_FEATURE_FAULT_PROXY)
+  /**
+   * Forward half of the broker's next frame, then reset the connection.
+   */
+  BC_FAULT_RESET_MID_FRAME = 5,
+#endif
+#if defined(BC_FEATURE_FAULT_PROXY)
+  /**
+   * Damage the broker's frames so they do not decode.
+   */
+  BC_FAULT_CORRUPT = 6,
+#endif
+#if defined(BC_FEATURE_FAULT_PROXY)
+  /**
+   * Replace the broker's next frame with an oversize length prefix.
+   */
+  BC_FAULT_OVERSIZE = 7,
+#endif
+#if defined(BC_FEATURE_FAULT_PROXY)
+  /**
+   * Rewrite the opaque of the broker's responses.
+   */
+  BC_FAULT_WRONG_OPAQUE = 8,
+#endif
+#if defined(BC_FEATURE_FAULT_PROXY)
+  /**
+   * Answer every request with SYSTEM_BUSY without forwarding it.
+   */
+  BC_FAULT_SYSTEM_BUSY = 9,
+#endif
+} bc_fault_mode;
+#endif
+
 /**
  * Pulled messages and the pull's outcome. Owned by whoever received it; one
  * `bc_batch_free` releases everything. Immutable: readable from any thread.
@@ -164,6 +232,13 @@ typedef struct bc_config bc_config;
  * address, and whether retrying can help. Opaque; read it with the `bc_error_*` functions.
  */
 typedef struct bc_error bc_error;
+
+#if defined(BC_FEATURE_FAULT_PROXY)
+/**
+ * A running fault proxy. Opaque.
+ */
+typedef struct bc_fault_proxy bc_fault_proxy;
+#endif
 
 /**
  * A manager of many brokers. Opaque.
@@ -1130,6 +1205,58 @@ struct bc_error *bc_error_clone(const struct bc_error *err);
  * Thread-safety: any thread, once per error.
  */
 void bc_error_free(struct bc_error *err);
+
+#if defined(BC_FEATURE_FAULT_PROXY)
+/**
+ * Starts a proxy listening on `listen_addr` ("127.0.0.1:0" picks a free port) that forwards
+ * each connection to `upstream_addr`, in mode `BC_FAULT_PASS`.
+ *
+ * Ownership: the strings are copied; `*out_proxy` is the caller's, release it with
+ * `bc_fault_proxy_free`. Thread-safety: any thread.
+ * Errors: `BC_ERR_INVALID_ARG` (NULL or non-UTF-8 argument), `BC_ERR_CONNECTION` (cannot
+ * listen on `listen_addr`).
+ */
+bc_status bc_fault_proxy_new(const char *listen_addr,
+                             const char *upstream_addr,
+                             struct bc_fault_proxy **out_proxy,
+                             struct bc_error **err_out);
+#endif
+
+#if defined(BC_FEATURE_FAULT_PROXY)
+/**
+ * Switches the mode of every connection, open or new. `mode` is a `bc_fault_mode`; `param`
+ * is the latency in milliseconds (`BC_FAULT_LATENCY`), the bytes per second
+ * (`BC_FAULT_BANDWIDTH`, > 0), ignored otherwise.
+ *
+ * Thread-safety: any thread, concurrently with anything but `bc_fault_proxy_free`.
+ * Errors: `BC_ERR_INVALID_ARG` (NULL proxy, unknown mode, zero bandwidth).
+ */
+bc_status bc_fault_proxy_set_mode(const struct bc_fault_proxy *proxy,
+                                  int32_t mode,
+                                  uint64_t param,
+                                  struct bc_error **err_out);
+#endif
+
+#if defined(BC_FEATURE_FAULT_PROXY)
+/**
+ * The "host:port" clients connect to, NUL-terminated; NULL when `proxy` is NULL.
+ *
+ * Ownership: the string belongs to the proxy and lives until `bc_fault_proxy_free`.
+ * Thread-safety: any thread.
+ */
+const char *bc_fault_proxy_addr(const struct bc_fault_proxy *proxy);
+#endif
+
+#if defined(BC_FEATURE_FAULT_PROXY)
+/**
+ * Stops the proxy (waits for its thread) and closes every connection through it. NULL is
+ * ignored.
+ *
+ * Ownership: takes `proxy`; it must not be used afterwards. Thread-safety: once, from any
+ * thread, when no other call on `proxy` runs.
+ */
+void bc_fault_proxy_free(struct bc_fault_proxy *proxy);
+#endif
 
 /**
  * Sets (or, with `cb` NULL, removes) the callback that receives the library's log events at

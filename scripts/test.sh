@@ -36,15 +36,23 @@ BC_RMQ_BROKERS=2 scripts/rocketmq.sh start
 scripts/security-compat.sh boot-matrix
 
 step "integration tests against the real broker"
-# Every test file but manager.rs, which stops and restarts broker-a and so runs alone below,
-# and those run by the security/compatibility steps below.
+# Every test file but manager.rs and fault_restart.rs, which stop or kill broker-a and so run
+# alone below, the fault suite's own files (its step follows) and those run by the
+# security/compatibility steps below. One feature set for all, so the fault steps reuse this build.
 integration=()
 for f in tests/*.rs; do
     name=$(basename "$f" .rs)
-    case "$name" in manager | secure_broker | interop_java) ;; *) integration+=(--test "$name") ;; esac
+    case "$name" in
+    manager | fault_restart | fault_proxy | mock_random | secure_broker | interop_java) ;;
+    *) integration+=(--test "$name") ;;
+    esac
 done
-cargo test --features mock "${integration[@]}" -- --test-threads=2
+cargo test --features mock,fault-proxy "${integration[@]}" -- --test-threads=2
 cargo test --features mock --doc
+
+step "fault suite: faults through the fault proxy against the real broker; random-frame mock"
+# --nocapture: each test prints its figures ("fault figure: ...").
+cargo test --features mock,fault-proxy --test fault_proxy --test mock_random -- --test-threads=2 --nocapture
 
 step "Python binding: pip install ./bindings/python in a venv, pytest against the real broker"
 scripts/python-tests.sh
@@ -68,6 +76,9 @@ scripts/security-compat.sh secure 5.3.3
 
 step "manager tests (stop and restart broker-a)"
 cargo test --test manager -- --test-threads=1
+
+step "fault suite: broker-a killed (SIGKILL) and restarted under 4 senders"
+cargo test --features mock,fault-proxy --test fault_restart -- --nocapture
 
 step "Rust quickstart (the C quickstart ran with the C samples above)"
 cargo run --example quickstart

@@ -7,6 +7,9 @@
 //! - [`client`]: `AsyncBrokerClient` / `BrokerClient`, every operation on one broker;
 //! - [`manager`]: `AsyncBrokerManager` / `BrokerManager`, pools, health, discovery;
 //! - `ffi`: the C ABI, the only place with `unsafe`.
+//!
+//! Beside the transport, feature `fault-proxy`: `faultproxy`, a fault-injection TCP proxy
+//! for tests (tokio and the codec only).
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
@@ -37,3 +40,6 @@ pub use manager::{AsyncBrokerManager, BrokerManager, ManagerConfig};
 
 #[cfg(feature = "mock")]
 pub mod mock;
+
+#[cfg(feature = "fault-proxy")]
+pub mod faultproxy;

@@ -14,6 +14,8 @@ pub mod cancel;
 pub mod client;
 pub mod config;
 pub mod error;
+#[cfg(feature = "fault-proxy")]
+pub mod faultproxy;
 pub mod log;
 pub mod manager;
 pub mod message;

@@ -15,7 +15,7 @@ use tokio::time::Instant;
 use tracing::debug;
 
 use super::broker::reply;
-use super::{Behavior, Inner};
+use super::{random, Behavior, Inner};
 use crate::protocol::codes::{response, SerializeType};
 use crate::protocol::frame::DEFAULT_MAX_FRAME_LEN;
 use crate::protocol::{FrameDecoder, RemotingCommand};
@@ -187,6 +187,12 @@ fn apply(
             encode(&resp, &mut frame);
             out.extend_from_slice(&frame[..frame.len() / 2]);
             return Flow::Close;
+        }
+        Behavior::RandomFrames(seed) => {
+            let mut rng = random::Rng::for_next_answer(seed);
+            if random::answer(&mut rng, cmd, inner.answer(cmd, peer), out) {
+                return Flow::Close;
+            }
         }
         Behavior::Garbage => out.extend_from_slice(GARBAGE),
         Behavior::Oversize => out.extend_from_slice(OVERSIZE_PREFIX),

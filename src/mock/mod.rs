@@ -27,6 +27,7 @@
 
 mod broker;
 mod conn;
+mod random;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -99,6 +100,11 @@ pub enum Behavior {
     Oversize,
     /// Process normally but answer with `opaque + 1000`, so no waiter matches the response.
     WrongOpaque,
+    /// Answer each request with something drawn from a generator seeded with this value:
+    /// the normal answer with damaged headers, a random code or body, an answer to another
+    /// request, a request of the mock's own, nothing, garbage (then maybe close), or half a
+    /// frame then close (see the module `random`).
+    RandomFrames(u64),
 }
 
 /// Per-code counter and the last request of that code.
