@@ -39,7 +39,7 @@ suite_files() {
     local f name
     for f in tests/*.rs; do
         name=$(basename "$f" .rs)
-        case "$name" in manager | secure_broker | interop_java) ;; *) echo "$name" ;; esac
+        case "$name" in manager | secure_broker | interop_java | fault_restart | mock_random) ;; *) echo "$name" ;; esac
     done
 }
 
@@ -84,10 +84,10 @@ do_run() {
     for f in $(suite_files); do args+=(--test "$f"); done
     t0=$(date +%s)
     say "integration suite against $version ($BC_NAMESRV_ADDR, $BC_BROKER_ADDR, $BC_BROKER_B_ADDR)"
-    cargo test --no-fail-fast --features mock "${args[@]}" -- --test-threads=2 >>"$log" 2>&1 || rc=1
+    cargo test --no-fail-fast --features mock,fault-proxy "${args[@]}" -- --test-threads=2 >>"$log" 2>&1 || rc=1
     if [[ "${BC_COMPAT_NO_INTEROP:-0}" != 1 ]]; then
         say "Java client interop against $version"
-        cargo test --test interop_java >>"$log" 2>&1 || rc=1
+        cargo test --features mock,fault-proxy --test interop_java >>"$log" 2>&1 || rc=1
     fi
     parse_cargo "$log" >"$tsv"
     if ((ctests)); then

@@ -110,7 +110,7 @@ secure)
     rc=0
     BC_TLS_DIR="$TLS_DIR" BC_NAMESRV_ADDR="127.0.0.1:${ns_env#*=}" \
         BC_BROKER_ADDR="127.0.0.1:${broker_env#*=}" \
-        cargo test --test secure_broker -- --test-threads=2 2>&1 | tee "$LOGS/secure-$version.log" \
+        cargo test --features mock,fault-proxy --test secure_broker -- --test-threads=2 2>&1 | tee "$LOGS/secure-$version.log" \
         || rc=$?
     stop_run "$ns_env" "$broker_env"
     # For the table of docs/compatibility.md.

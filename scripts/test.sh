@@ -24,7 +24,7 @@ step "install: pkg-config and CMake consumers, shared and static"
 scripts/install-test.sh
 
 step "unit, property and mock-broker tests (no broker needed)"
-cargo test --features mock --lib --test mock_faults
+cargo test --features mock,fault-proxy --lib --test mock_faults
 
 step "C ABI: C tests and C samples against the mock broker (plain gcc+clang)"
 BC_TEST_STRICT=1 scripts/with-mock-broker.sh scripts/c-tests.sh plain
@@ -48,7 +48,7 @@ for f in tests/*.rs; do
     esac
 done
 cargo test --features mock,fault-proxy "${integration[@]}" -- --test-threads=2
-cargo test --features mock --doc
+cargo test --features mock,fault-proxy --doc
 
 step "fault suite: faults through the fault proxy against the real broker; random-frame mock"
 # --nocapture: each test prints its figures ("fault figure: ...").
@@ -64,7 +64,7 @@ step "Go binding: go vet, go test -race and with cgocheck2, quickstart, pkg-conf
 BC_TEST_STRICT=1 BC_BROKER_ADDR=127.0.0.1:10911 BC_NAMESRV_ADDR=127.0.0.1:9876 scripts/go-tests.sh
 
 step "Java client interop: the official rocketmq-client 5.3.3 and this library, both ways"
-cargo test --test interop_java
+cargo test --features mock,fault-proxy --test interop_java
 
 step "compatibility matrix: integration suite, Java interop and C samples against RocketMQ 4.9.7"
 # The ACL + TLS broker of the next step boots meanwhile.
@@ -75,7 +75,7 @@ step "ACL signing and verified TLS against a 5.3.3 broker enforcing both"
 scripts/security-compat.sh secure 5.3.3
 
 step "manager tests (stop and restart broker-a)"
-cargo test --test manager -- --test-threads=1
+cargo test --features mock,fault-proxy --test manager -- --test-threads=1
 
 step "fault suite: broker-a killed (SIGKILL) and restarted under 4 senders"
 cargo test --features mock,fault-proxy --test fault_restart -- --nocapture

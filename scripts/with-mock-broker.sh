@@ -3,7 +3,7 @@
 # by `examples/mock_broker.rs`: scripts/with-mock-broker.sh scripts/c-tests.sh plain
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build -q --features mock --example mock_broker
+cargo build -q --features mock,fault-proxy --example mock_broker
 work=$(mktemp -d)
 trap 'exec 3>&- 2>/dev/null || true; rm -rf "$work"' EXIT
 mkfifo "$work/stdin"
