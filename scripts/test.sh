@@ -46,6 +46,9 @@ cargo test --features mock --doc
 step "C ABI: C/C++ tests and C samples (gcc+clang; plain, ASan+UBSan, valgrind)"
 BC_TEST_STRICT=1 BC_BROKER_ADDR=127.0.0.1:10911 scripts/c-tests.sh all
 
+step "benchmarks smoke (scripts/bench.sh --smoke: small counts, mock and real broker)"
+BC_NAMESRV_ADDR=127.0.0.1:9876 BC_BROKER_ADDR=127.0.0.1:10911 scripts/bench.sh --smoke
+
 step "manager tests (stop and restart broker-a)"
 cargo test --test manager -- --test-threads=1
 

@@ -257,14 +257,15 @@ fn async_window(
             for t in 0..window {
                 let (c, m, hist) = (client.as_async().clone(), msg.clone(), hist.clone());
                 let mine = total / window + u64::from(t < total % window);
+                // One shared histogram: a histogram per task would cost ~180 KB each and
+                // make the peak RSS the bench's, not the client's.
                 set.spawn(async move {
-                    let mut h = self::hist();
                     for _ in 0..mine {
                         let c0 = Instant::now();
                         c.send(GROUP, 0, &m).await.expect("async send");
-                        h.record(c0.elapsed().as_nanos() as u64).ok();
+                        let ns = c0.elapsed().as_nanos() as u64;
+                        hist.lock().unwrap().record(ns).ok();
                     }
-                    hist.lock().unwrap().add(&h).ok();
                 });
             }
             while set.join_next().await.is_some() {}

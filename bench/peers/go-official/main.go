@@ -160,7 +160,7 @@ func main() {
 		"client": "go-official", "lang": "go", "workload": workload, "broker": broker, "run": run,
 		"messages": msgs, "seconds": e.Seconds(), "msgs_per_s": float64(msgs) / e.Seconds(),
 		"mb_per_s": float64(msgs*body) / e.Seconds() / 1e6,
-		"p50_us": q(50), "p99_us": q(99), "p999_us": q(99.9),
+		"p50_us":   q(50), "p99_us": q(99), "p999_us": q(99.9),
 		"cpu_us_per_msg": cpu / float64(msgs), "peak_rss_kb": rss, "allocs_per_msg": nil,
 	})
 	fmt.Println(string(out))
