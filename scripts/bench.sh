@@ -44,15 +44,18 @@ LINES=$OUT/lines-$STAMP.jsonl
 : >"$LINES"
 
 # ---- build every program (each peer in its own project and output dir) ----
-say "building the library, the Rust bench and the mock broker (release)"
 # The library without features (the .so the C and Go programs load), then the mock broker,
-# which needs the `mock` feature.
-cargo build -q --release --lib --example bench
-cargo build -q --release --features mock --example mock_broker
+# which needs the `mock` feature. Smoke mode uses the debug build test.sh has made already:
+# it checks that every program still runs, its figures mean nothing.
+if [ "$MODE" = smoke ]; then PROFILE=debug; PROFILE_FLAG=(); else PROFILE=release; PROFILE_FLAG=(--release); fi
+LIB=$ROOT/target/$PROFILE
+say "building the library, the Rust bench and the mock broker ($PROFILE)"
+cargo build -q "${PROFILE_FLAG[@]}" --lib --example bench
+cargo build -q "${PROFILE_FLAG[@]}" --features mock --example mock_broker
 CC=${CC:-gcc}
-say "building the C bench over target/release/libbrokerclient.so"
+say "building the C bench over target/$PROFILE/libbrokerclient.so"
 $CC -O2 -Wall -Wextra -Iinclude bench/c/bench.c -o "$OUT/bench_c" \
-    -Ltarget/release -lbrokerclient -Wl,-rpath,"$ROOT/target/release" -lpthread
+    -L"$LIB" -lbrokerclient -Wl,-rpath,"$LIB" -lpthread
 
 declare -A SKIP=()
 ALL_CLIENTS="pingpong-floor brokerclient-rust brokerclient-c brokerclient-go go-official java-official cpp-official"
@@ -79,7 +82,11 @@ build_peer() { # build_peer NAME SCRIPT: a failed peer build skips its rows, lou
 build_go() { (cd bench/peers/go-official && go build -o "$OUT/go-official" .); }
 build_java() { (cd bench/peers/java && mvn -q -B package -DskipTests && cp target/bench-java.jar "$OUT/"); }
 build_cpp() { bench/peers/cpp-capi/build.sh "$OUT"; }
-build_gobinding() { (cd bench/go && go build -tags brokerclient_release -o "$OUT/brokerclient-go" .); }
+build_gobinding() {
+    local tags=()
+    [ "$PROFILE" = release ] && tags=(-tags brokerclient_release)
+    (cd bench/go && go build "${tags[@]}" -o "$OUT/brokerclient-go" .)
+}
 say "building the peers"
 wanted() { case " $CLIENTS " in *" $1 "*) return 0 ;; esac; return 1; }
 wanted go-official && build_peer go-official build_go
@@ -103,7 +110,7 @@ cleanup() {
 }
 trap cleanup EXIT
 rm -f "$OUT/mock.in" && mkfifo "$OUT/mock.in"
-target/release/examples/mock_broker <"$OUT/mock.in" >"$OUT/mock.out" 2>"$OUT/mock.err" &
+"$LIB/examples/mock_broker" <"$OUT/mock.in" >"$OUT/mock.out" 2>"$OUT/mock.err" &
 MOCK_PID=$!
 exec 3>"$OUT/mock.in" # the mock serves while this stays open
 MOCK_ADDR=""
@@ -128,7 +135,7 @@ say "mock broker $MOCK_ADDR; real name server $BC_NAMESRV_ADDR, broker $BC_BROKE
 # like them) take the name server; against the mock that is the mock itself.
 cmd() {
     case $1 in
-    brokerclient-rust | pingpong-floor) echo "target/release/examples/bench" ;;
+    brokerclient-rust | pingpong-floor) echo "$LIB/examples/bench" ;;
     brokerclient-c) echo "$OUT/bench_c" ;;
     go-official) echo "$OUT/go-official" ;;
     java-official) echo "java -Xmx512m -jar $OUT/bench-java.jar" ;;
@@ -164,6 +171,10 @@ for broker in mock real; do
         else addr=$BC_BROKER_ADDR; fi
         for w in $(workloads "$client"); do
             for run in $(seq 1 "$RUNS"); do
+                if [ "$run" -gt 1 ] && [ "${cell_failed:-}" = "$broker $client $w" ]; then
+                    say "skipping the other runs of $broker $client $w after its failure"
+                    break
+                fi
                 n=$(count "$w")
                 # shellcheck disable=SC2046
                 if line=$(timeout "$CELL_TIMEOUT" $(cmd "$client") "$w" "$addr" "$broker" "$n" "$run" 2>>"$OUT/stderr-$client.log" | tail -1) &&
@@ -175,6 +186,7 @@ for broker in mock real; do
                     brokerclient-* | pingpong-floor) FAILED=$((FAILED + 1)) ;;
                     *) PEER_FAILED=$((PEER_FAILED + 1)) ;;
                     esac
+                    cell_failed="$broker $client $w"
                     say "FAILED: $broker $client $w run $run (see target/bench/stderr-$client.log)"
                     printf '{"client":"%s","workload":"%s","broker":"%s","run":%s,"error":"failed"}\n' \
                         "$client" "$w" "$broker" "$run" >>"$LINES"
