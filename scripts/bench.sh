@@ -72,6 +72,7 @@ for c in $ALL_CLIENTS; do
     *) SKIP[$c]="not in this run's client list (BENCH_CLIENTS; smoke mode leaves java-official and cpp-official to the full run)" ;;
     esac
 done
+for c in "${!SKIP[@]}"; do say "WARNING: $c skipped: ${SKIP[$c]}"; done
 build_peer() { # build_peer NAME SCRIPT: a failed peer build skips its rows, loudly
     if ! "$2" >"$OUT/build-$1.log" 2>&1; then
         SKIP[$1]="its build failed (target/bench/build-$1.log)"
