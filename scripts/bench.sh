@@ -110,6 +110,8 @@ cleanup() {
     [ "$STARTED_BROKER" = 1 ] && scripts/rocketmq.sh stop >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
+# A run stopped by a signal (Ctrl-C, a closed pipe) must not leave the broker it started.
+trap 'exit 130' INT TERM PIPE HUP
 rm -f "$OUT/mock.in" && mkfifo "$OUT/mock.in"
 "$LIB/examples/mock_broker" <"$OUT/mock.in" >"$OUT/mock.out" 2>"$OUT/mock.err" &
 MOCK_PID=$!
