@@ -1,7 +1,7 @@
 # The entry points of README.md, plus helpers. Every target works on a fresh machine:
 # scripts/rocketmq.sh fetches the broker from Maven Central.
 
-.PHONY: quickstart test build broker-start broker-stop fuzz header c-tests install install-test check-symbols
+.PHONY: quickstart test build broker-start broker-stop fuzz header c-tests install install-test check-symbols bench
 
 PREFIX ?= /usr/local
 LIBDIR ?= lib
@@ -51,3 +51,9 @@ fuzz:
 # Regenerates include/brokerclient.h.
 header:
 	cargo build
+
+# Benchmarks side by side with the official Go, Java and C++ clients and the loopback floor
+# (bench/README.md): bench/results/<date>.json, the chart and docs/benchmarks.md. Starts its own
+# broker and mock broker. `scripts/bench.sh --smoke` is the quick CI variant.
+bench:
+	scripts/bench.sh

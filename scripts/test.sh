@@ -74,6 +74,9 @@ scripts/security-compat.sh matrix
 step "ACL signing and verified TLS against a 5.3.3 broker enforcing both"
 scripts/security-compat.sh secure 5.3.3
 
+step "benchmarks smoke (scripts/bench.sh --smoke: small counts, mock and real broker)"
+BC_NAMESRV_ADDR=127.0.0.1:9876 BC_BROKER_ADDR=127.0.0.1:10911 scripts/bench.sh --smoke
+
 step "manager tests (stop and restart broker-a)"
 cargo test --features mock,fault-proxy --test manager -- --test-threads=1
 
