@@ -51,7 +51,7 @@ if [ "$MODE" = smoke ]; then PROFILE=debug; PROFILE_FLAG=(); else PROFILE=releas
 LIB=$ROOT/target/$PROFILE
 say "building the library, the Rust bench and the mock broker ($PROFILE)"
 cargo build -q "${PROFILE_FLAG[@]}" --lib --example bench
-cargo build -q "${PROFILE_FLAG[@]}" --features mock --example mock_broker
+cargo build -q "${PROFILE_FLAG[@]}" --features mock,fault-proxy --example mock_broker
 CC=${CC:-gcc}
 say "building the C bench over target/$PROFILE/libbrokerclient.so"
 $CC -O2 -Wall -Wextra -Iinclude bench/c/bench.c -o "$OUT/bench_c" \
