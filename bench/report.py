@@ -132,7 +132,8 @@ def targets(cells):
 def ffi(cells):
     rows = ["| boundary | no-op call ns | sync send p50 µs (mock) | CPU µs/send |", "|---|---|---|---|"]
     for c, label in [("brokerclient-rust", "Rust (direct)"), ("brokerclient-c", "C ABI"),
-                     ("brokerclient-go", "Go binding (cgo)")]:
+                     ("brokerclient-go", "Go binding (cgo)"),
+                     ("brokerclient-python", "Python binding (ctypes)")]:
         noop = cells.get(("mock", "noop", c), {}).get("msgs_per_s")
         s = cells.get(("mock", "sync1", c), {})
         if noop is None and not s:

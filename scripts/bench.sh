@@ -13,9 +13,9 @@
 # started on a free port either way.
 #
 # Clients (bench/README.md): brokerclient-rust (bench/rust), brokerclient-c (bench/c),
-# pingpong-floor (bench/rust), go-official, java-official, cpp-official (bench/peers/*), and the
-# slots brokerclient-go (bench/go, issue 7) and brokerclient-python (its helper's bench) that
-# run when their program exists. BENCH_CLIENTS="a b" restricts the list.
+# pingpong-floor (bench/rust), brokerclient-go (bench/go over bindings/go), brokerclient-python
+# (bench/python over bindings/python), go-official, java-official, cpp-official (bench/peers/*).
+# BENCH_CLIENTS="a b" restricts the list.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -58,11 +58,11 @@ $CC -O2 -Wall -Wextra -Iinclude bench/c/bench.c -o "$OUT/bench_c" \
     -L"$LIB" -lbrokerclient -Wl,-rpath,"$LIB" -lpthread
 
 declare -A SKIP=()
-ALL_CLIENTS="pingpong-floor brokerclient-rust brokerclient-c brokerclient-go go-official java-official cpp-official"
+ALL_CLIENTS="pingpong-floor brokerclient-rust brokerclient-c brokerclient-go brokerclient-python go-official java-official cpp-official"
 if [ "$MODE" = smoke ]; then
     # The CI budget (1.5 min) has no room for a JVM start per cell or the C++ client's
     # wheel download; the full run measures them.
-    CLIENTS=${BENCH_CLIENTS:-pingpong-floor brokerclient-rust brokerclient-c brokerclient-go go-official}
+    CLIENTS=${BENCH_CLIENTS:-pingpong-floor brokerclient-rust brokerclient-c brokerclient-go brokerclient-python go-official}
 else
     CLIENTS=${BENCH_CLIENTS:-$ALL_CLIENTS}
 fi
@@ -144,6 +144,7 @@ cmd() {
     java-official) echo "java -Xmx512m -jar $OUT/bench-java.jar" ;;
     cpp-official) echo "$OUT/cpp-official" ;;
     brokerclient-go) echo "$OUT/brokerclient-go" ;;
+    brokerclient-python) echo "env BROKERCLIENT_LIB=$LIB/libbrokerclient.so python3 bench/python/bench.py" ;;
     esac
 }
 takes_namesrv() { case $1 in go-official | java-official | cpp-official) return 0 ;; esac; return 1; }
@@ -153,6 +154,7 @@ workloads() {
     brokerclient-rust) echo sync1 sync16 oneway async1024 batch32 pull noop ;;
     brokerclient-c) echo sync1 sync16 oneway async1024 noop ;;
     brokerclient-go) echo sync1 sync16 oneway async1024 noop ;;
+    brokerclient-python) echo sync1 async1024 noop ;;
     go-official | java-official) echo sync1 sync16 oneway async1024 batch32 pull ;;
     cpp-official) echo sync1 sync16 oneway async1024 ;;
     esac
@@ -202,8 +204,6 @@ for broker in mock real; do
         done
     done
 done
-# The Python binding's bench (another helper) appends its lines to $BENCH_EXTRA_LINES.
-if [ -n "${BENCH_EXTRA_LINES:-}" ] && [ -f "$BENCH_EXTRA_LINES" ]; then cat "$BENCH_EXTRA_LINES" >>"$LINES"; fi
 
 # ---- report: JSON, chart, Markdown ----
 VENV=$ROOT/target/bench-venv
