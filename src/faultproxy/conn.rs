@@ -8,7 +8,7 @@ use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::frames::{self, Splitter, Unit};
@@ -81,18 +81,22 @@ async fn serve(client: TcpStream, shared: Arc<Shared>) {
         _ = read_side(up_r, Dir::Down, &shared, to_client.clone(), to_up.clone()) => {}
         _ = write_side(client_w, to_client_rx, &shared) => {}
         _ = write_side(up_w, to_up_rx, &shared) => {}
-        _ = drop_when_told(shared.mode.subscribe(), to_client.clone(), to_up.clone()) => {}
+        _ = drop_when_told(&shared, to_client.clone(), to_up.clone()) => {}
     }
 }
 
 /// Resets an open connection when the mode becomes `DropConnections`.
 async fn drop_when_told(
-    mut mode: watch::Receiver<FaultMode>,
+    shared: &Shared,
     to_client: mpsc::UnboundedSender<Out>,
     to_up: mpsc::UnboundedSender<Out>,
 ) {
+    let mut mode = shared.mode.subscribe();
     while mode.changed().await.is_ok() {
         if *mode.borrow_and_update() == FaultMode::DropConnections {
+            // Recorded now: the upstream reset may end this connection (and drop the client
+            // side's writer) before the client-side reset below is written.
+            shared.fault_now();
             let _ = to_client.send(Out::Reset { fault: true });
             let _ = to_up.send(Out::Reset { fault: false });
         }
@@ -151,6 +155,8 @@ fn apply(shared: &Shared, dir: Dir, unit: Unit, back: &mpsc::UnboundedSender<Out
         }],
         FaultMode::Blackhole => vec![],
         FaultMode::DropConnections => {
+            // As in drop_when_told: whichever reset runs first ends the connection.
+            shared.fault_now();
             let _ = back.send(Out::Reset { fault: true });
             vec![Out::Reset { fault: false }]
         }
