@@ -539,6 +539,20 @@ struct Ledger {
     hits: Vec<AtomicUsize>,
     statuses: Mutex<Vec<i32>>,
     done: AtomicUsize,
+    /// Signalled (with `statuses` held) on every completion.
+    changed: Condvar,
+}
+
+impl Ledger {
+    /// Waits until at least `n` operations have called back, at most `timeout`.
+    fn wait_for(&self, n: usize, timeout: Duration) -> bool {
+        let g = self.statuses.lock().unwrap();
+        let _g = self
+            .changed
+            .wait_timeout_while(g, timeout, |_| self.done.load(Ordering::SeqCst) < n)
+            .unwrap();
+        self.done.load(Ordering::SeqCst) >= n
+    }
 }
 
 struct Op {
@@ -559,8 +573,10 @@ extern "C" fn on_ledger_send(
     // SAFETY: the ledger outlives every operation.
     let ledger = unsafe { &*op.ledger };
     ledger.hits[op.index].fetch_add(1, Ordering::SeqCst);
-    ledger.statuses.lock().unwrap()[op.index] = status as i32;
+    let mut statuses = ledger.statuses.lock().unwrap();
+    statuses[op.index] = status as i32;
     ledger.done.fetch_add(1, Ordering::SeqCst);
+    ledger.changed.notify_all();
 }
 
 fn submit(
@@ -605,9 +621,16 @@ fn thousand_async_manager_sends_with_close_in_the_middle_complete_exactly_once()
         hits: (0..1000).map(|_| AtomicUsize::new(0)).collect(),
         statuses: Mutex::new(vec![i32::MIN; 1000]),
         done: AtomicUsize::new(0),
+        changed: Condvar::new(),
     };
     let mut accepted = submit(m, msg, &ledger, 0..500);
     assert_eq!(accepted.len(), 500);
+    // Close once the first send has completed (a 20 ms grace alone may end before the first
+    // reply on a slow machine): some sends have finished, the rest are still in flight.
+    assert!(
+        ledger.wait_for(1, Duration::from_secs(30)),
+        "no send completed"
+    );
     let m_addr = m as usize;
     let (closed, late) = std::thread::scope(|s| {
         let h = s.spawn(move || bc_manager_close(m_addr as *mut bc_manager, 20, null_mut()));
