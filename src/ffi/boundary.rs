@@ -3,21 +3,31 @@
 //! status plus an optional `bc_error`.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Once;
 
 use super::error::bc_error;
 use super::status::bc_status;
 
-static PID: AtomicU32 = AtomicU32::new(0);
+static FORKED: AtomicBool = AtomicBool::new(false);
+static WATCH_FORK: Once = Once::new();
+
+/// Runs in the child of a `fork`, before `fork` returns there: only an atomic store
+/// (async-signal-safe).
+extern "C" fn in_forked_child() {
+    FORKED.store(true, Ordering::Relaxed);
+}
 
 /// True when this process is a fork of the one that first used the library: its runtime
-/// threads did not survive the fork, so anything that waits on them would hang.
+/// threads did not survive the fork, so anything that waits on them would hang. A fork
+/// handler sets the flag, so the check costs an atomic load, not a `getpid` per C call.
 pub(crate) fn forked() -> bool {
-    let me = std::process::id();
-    match PID.compare_exchange(0, me, Ordering::AcqRel, Ordering::Acquire) {
-        Ok(_) => false,
-        Err(first) => first != me,
-    }
+    WATCH_FORK.call_once(|| {
+        // SAFETY: registers a handler that only stores to an atomic; no other arguments.
+        let rc = unsafe { libc::pthread_atfork(None, None, Some(in_forked_child)) };
+        debug_assert_eq!(rc, 0, "pthread_atfork");
+    });
+    FORKED.load(Ordering::Relaxed)
 }
 
 /// Runs `body` at the boundary. On failure writes `*err_out` (if non-NULL) and returns the

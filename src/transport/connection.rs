@@ -9,7 +9,7 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::net::TcpStream;
-use tokio::sync::{mpsc, watch, Semaphore};
+use tokio::sync::{watch, Semaphore};
 use tokio::time::Instant;
 use tracing::{debug, info, warn};
 
@@ -17,7 +17,7 @@ use super::config::TransportConfig;
 use super::inflight::InflightTable;
 use super::runtime::runtime;
 use super::tls;
-use super::writer::{self, WriteItem};
+use super::writer::{self, Submitted, WriteItem, WritePath};
 use crate::error::{BrokerError, Result};
 use crate::protocol::acl;
 use crate::protocol::codes::response;
@@ -40,7 +40,7 @@ struct Shared {
     inflight: InflightTable,
     window: Arc<Semaphore>,
     next_opaque: AtomicI32,
-    writes: mpsc::UnboundedSender<WriteItem>,
+    writes: WritePath,
     shutdown: watch::Sender<bool>,
 }
 
@@ -156,7 +156,7 @@ impl Connection {
         R: AsyncRead + Unpin + Send + 'static,
         W: AsyncWrite + Unpin + Send + 'static,
     {
-        let (writes, mut write_rx) = mpsc::unbounded_channel();
+        let (writes, mut write_rx) = WritePath::new(Box::new(write_half));
         let (shutdown, _) = watch::channel(false);
         let shared = Arc::new(Shared {
             addr: addr.to_owned(),
@@ -175,7 +175,8 @@ impl Connection {
         let writer_stop = conn.shared.shutdown.subscribe();
         rt.spawn(async move {
             let _ended = FailOnDrop(writer_conn.clone());
-            if let Err(e) = writer::run(write_half, &mut write_rx, writer_stop).await {
+            let path = &writer_conn.shared.writes;
+            if let Err(e) = writer::run(path, &mut write_rx, writer_stop).await {
                 writer_conn.fail(BrokerError::Connection {
                     addr: writer_conn.shared.addr.clone(),
                     reason: format!("write failed: {e}"),
@@ -287,15 +288,19 @@ impl Connection {
         }
     }
 
+    /// Writes the frame now when the socket is free, else queues it for the writer task.
     fn enqueue(&self, item: WriteItem) -> Result<()> {
-        self.shared.writes.send(item).map_err(|_| {
-            // The writer is gone (its runtime ended): the connection is dead for everyone.
-            self.fail(BrokerError::Connection {
-                addr: self.shared.addr.clone(),
-                reason: "the connection's writer stopped".into(),
-            });
-            self.closed_error()
-        })
+        let reason = match self.shared.writes.submit(item) {
+            Submitted::Written | Submitted::Queued => return Ok(()),
+            Submitted::Failed(e) => format!("write failed: {e}"),
+            // The writer is gone (closed, or its runtime ended): dead for everyone.
+            Submitted::WriterGone => "the connection's writer stopped".into(),
+        };
+        self.fail(BrokerError::Connection {
+            addr: self.shared.addr.clone(),
+            reason,
+        });
+        Err(self.closed_error())
     }
 
     fn closed_error(&self) -> BrokerError {
