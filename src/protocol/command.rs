@@ -60,11 +60,14 @@ impl CommandHeader for EmptyHeader {
 
 /// The `extFields` of a frame: string keys to string values, in arrival order.
 ///
-/// A small vector rather than a map: headers have a handful of fields, and a linear scan over
-/// them is cheaper than hashing.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+/// Every key and value lives in one string buffer, addressed by spans: a decoded header costs
+/// two allocations, not two per field. A linear scan finds a field: headers have a handful of
+/// fields, and scanning them is cheaper than hashing.
+#[derive(Clone, Default)]
 pub struct ExtFields {
-    fields: Vec<(String, String)>,
+    text: String,
+    /// (key start, key end, value start, value end) in `text`.
+    spans: Vec<[u32; 4]>,
 }
 
 impl ExtFields {
@@ -72,38 +75,72 @@ impl ExtFields {
         Self::default()
     }
 
-    pub fn get(&self, key: &str) -> Option<&str> {
-        self.fields
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+    /// Room for `fields` fields of `bytes` bytes of text in all.
+    pub fn with_capacity(fields: usize, bytes: usize) -> Self {
+        ExtFields {
+            text: String::with_capacity(bytes),
+            spans: Vec::with_capacity(fields),
+        }
     }
 
-    /// Sets `key`, replacing an earlier value.
-    pub fn insert(&mut self, key: impl Into<String>, value: impl Into<String>) {
-        let key = key.into();
-        let value = value.into();
-        match self.fields.iter_mut().find(|(k, _)| *k == key) {
-            Some(slot) => slot.1 = value,
-            None => self.fields.push((key, value)),
+    fn slice(&self, from: u32, to: u32) -> &str {
+        &self.text[from as usize..to as usize]
+    }
+
+    fn append(&mut self, s: &str) -> (u32, u32) {
+        let from = self.text.len();
+        self.text.push_str(s);
+        // A header is far below 4 GiB (frames are capped well below that).
+        (from as u32, self.text.len() as u32)
+    }
+
+    fn position(&self, key: &str) -> Option<usize> {
+        self.spans
+            .iter()
+            .position(|&[ks, ke, _, _]| self.slice(ks, ke) == key)
+    }
+
+    pub fn get(&self, key: &str) -> Option<&str> {
+        let i = self.position(key)?;
+        let [_, _, vs, ve] = self.spans[i];
+        Some(self.slice(vs, ve))
+    }
+
+    /// Sets `key`, replacing an earlier value (its old text stays in the buffer, unused).
+    pub fn insert(&mut self, key: impl AsRef<str>, value: impl AsRef<str>) {
+        let (key, value) = (key.as_ref(), value.as_ref());
+        match self.position(key) {
+            Some(i) => {
+                let (vs, ve) = self.append(value);
+                self.spans[i][2] = vs;
+                self.spans[i][3] = ve;
+            }
+            None => {
+                let (ks, ke) = self.append(key);
+                let (vs, ve) = self.append(value);
+                self.spans.push([ks, ke, vs, ve]);
+            }
         }
     }
 
     pub fn remove(&mut self, key: &str) -> Option<String> {
-        let i = self.fields.iter().position(|(k, _)| k == key)?;
-        Some(self.fields.remove(i).1)
+        let i = self.position(key)?;
+        let [_, _, vs, ve] = self.spans.remove(i);
+        Some(self.slice(vs, ve).to_owned())
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.fields.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+        self.spans
+            .iter()
+            .map(|&[ks, ke, vs, ve]| (self.slice(ks, ke), self.slice(vs, ve)))
     }
 
     pub fn len(&self) -> usize {
-        self.fields.len()
+        self.spans.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.fields.is_empty()
+        self.spans.is_empty()
     }
 
     /// The value of a required field.
@@ -130,7 +167,22 @@ impl CommandHeader for ExtFields {
     }
 }
 
-impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for ExtFields {
+/// Equal when the same fields have the same values in the same order (whatever the buffer holds).
+impl PartialEq for ExtFields {
+    fn eq(&self, other: &Self) -> bool {
+        self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for ExtFields {}
+
+impl std::fmt::Debug for ExtFields {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+impl<K: AsRef<str>, V: AsRef<str>> FromIterator<(K, V)> for ExtFields {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
         let mut ext = ExtFields::default();
         for (k, v) in iter {
@@ -292,8 +344,12 @@ mod tests {
         ext.insert("a", "2");
         ext.insert("b", "3");
         assert_eq!(ext.iter().collect::<Vec<_>>(), vec![("b", "3"), ("a", "2")]);
+        assert_eq!(ext.get("b"), Some("3"));
         assert_eq!(ext.remove("b").as_deref(), Some("3"));
         assert_eq!(ext.len(), 1);
+        assert_eq!(ext.get("b"), None);
+        assert_eq!(ext, [("a", "2")].into_iter().collect::<ExtFields>());
+        assert_eq!(format!("{ext:?}"), r#"{"a": "2"}"#);
         assert!(ext.required("zz").is_err());
     }
 

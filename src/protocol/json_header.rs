@@ -1,6 +1,7 @@
 //! The JSON header (serialize type 0), written field by field straight into the frame buffer
 //! and read leniently: peers differ in what they send (REMOTING.md §1.2, §10 item 24).
 
+use std::borrow::Cow;
 use std::fmt;
 
 use bytes::{BufMut, BytesMut};
@@ -153,7 +154,9 @@ impl<'de> Deserialize<'de> for LenientLanguage {
 }
 
 /// `extFields` whose values may be strings, numbers or booleans (the C++ client writes
-/// numbers); nulls are dropped, as a null is "missing" to Java.
+/// numbers); nulls are dropped, as a null is "missing" to Java. Keys and values are copied
+/// from the frame straight into the fields' one buffer (borrowed while parsing, no `String`
+/// per field).
 struct LenientExtFields(ExtFields);
 
 impl<'de> Deserialize<'de> for LenientExtFields {
@@ -171,9 +174,10 @@ impl<'de> Deserialize<'de> for LenientExtFields {
                 self,
                 mut map: A,
             ) -> std::result::Result<Self::Value, A::Error> {
-                let mut ext = ExtFields::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    if let Some(LenientString(value)) = map.next_value::<LenientScalar>()?.0 {
+                // Typical responses carry under ten short fields.
+                let mut ext = ExtFields::with_capacity(8, 256);
+                while let Some(Text(key)) = map.next_key::<Text<'de>>()? {
+                    if let Some(Text(value)) = map.next_value::<LenientScalar<'de>>()?.0 {
                         ext.insert(key, value);
                     }
                 }
@@ -184,34 +188,71 @@ impl<'de> Deserialize<'de> for LenientExtFields {
     }
 }
 
-struct LenientString(String);
-struct LenientScalar(Option<LenientString>);
+/// A string borrowed from the frame when it has no escapes, else owned.
+struct Text<'de>(Cow<'de, str>);
 
-impl<'de> Deserialize<'de> for LenientScalar {
+impl<'de> Deserialize<'de> for Text<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
         struct V;
-        impl Visitor<'_> for V {
-            type Value = LenientScalar;
+        impl<'de> Visitor<'de> for V {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(
+                self,
+                v: &'de str,
+            ) -> std::result::Result<Self::Value, E> {
+                Ok(Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<Self::Value, E> {
+                Ok(Text(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> std::result::Result<Self::Value, E> {
+                Ok(Text(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// A field value: a string, or a number or boolean as its text; `None` for null.
+struct LenientScalar<'de>(Option<Text<'de>>);
+
+impl<'de> Deserialize<'de> for LenientScalar<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        fn owned<'de>(s: String) -> LenientScalar<'de> {
+            LenientScalar(Some(Text(Cow::Owned(s))))
+        }
+        impl<'de> Visitor<'de> for V {
+            type Value = LenientScalar<'de>;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("a string, number, boolean or null")
             }
+            fn visit_borrowed_str<E: de::Error>(
+                self,
+                v: &'de str,
+            ) -> std::result::Result<Self::Value, E> {
+                Ok(LenientScalar(Some(Text(Cow::Borrowed(v)))))
+            }
             fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<Self::Value, E> {
-                Ok(LenientScalar(Some(LenientString(v.to_owned()))))
+                Ok(owned(v.to_owned()))
             }
             fn visit_string<E: de::Error>(self, v: String) -> std::result::Result<Self::Value, E> {
-                Ok(LenientScalar(Some(LenientString(v))))
+                Ok(owned(v))
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> std::result::Result<Self::Value, E> {
-                Ok(LenientScalar(Some(LenientString(v.to_string()))))
+                Ok(owned(v.to_string()))
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> std::result::Result<Self::Value, E> {
-                Ok(LenientScalar(Some(LenientString(v.to_string()))))
+                Ok(owned(v.to_string()))
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> std::result::Result<Self::Value, E> {
-                Ok(LenientScalar(Some(LenientString(v.to_string()))))
+                Ok(owned(v.to_string()))
             }
             fn visit_bool<E: de::Error>(self, v: bool) -> std::result::Result<Self::Value, E> {
-                Ok(LenientScalar(Some(LenientString(v.to_string()))))
+                Ok(owned(v.to_string()))
             }
             fn visit_unit<E: de::Error>(self) -> std::result::Result<Self::Value, E> {
                 Ok(LenientScalar(None))
