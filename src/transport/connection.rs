@@ -1,6 +1,6 @@
 //! One TCP connection to a broker or name server: a reader task that decodes frames and
-//! completes waiters, a writer task that batches queued frames, and the in-flight table
-//! between them.
+//! completes waiters, the write path (a caller writes its frame itself when the socket is
+//! free, else a writer task batches what is queued), and the in-flight table between them.
 
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::Arc;
