@@ -84,6 +84,11 @@ do_start() {
         l=${LETTERS[$i]}
         port=$((BROKER_PORT + 10 * i))
         mkdir -p "$WORK/broker-$l/store"
+        # Java-properties syntax, as the Java broker reads it, but rocketmq-rust 1.0 refuses
+        # keys it does not know: no bindAddress (it listens on all addresses), and the
+        # transaction timeout is spelled transactionTimeout (Java: transactionTimeOut). The HA
+        # port defaults to a fixed 10912 (Java: listenPort + 1), taken by a Java broker on the
+        # default ports: set it, or the broker fails to start without saying why.
         cat >"$WORK/broker-$l.conf" <<EOF
 brokerClusterName=DefaultCluster
 brokerName=broker-$l
@@ -92,14 +97,14 @@ brokerRole=ASYNC_MASTER
 flushDiskType=ASYNC_FLUSH
 namesrvAddr=127.0.0.1:$NAMESRV_PORT
 brokerIP1=127.0.0.1
-bindAddress=127.0.0.1
 listenPort=$port
+haListenPort=$((port + 1))
 storePathRootDir=$WORK/broker-$l/store
 storePathCommitLog=$WORK/broker-$l/store/commitlog
 mappedFileSizeCommitLog=67108864
 autoCreateTopicEnable=true
 autoCreateSubscriptionGroup=true
-transactionTimeOut=2000
+transactionTimeout=2000
 transactionCheckInterval=1000
 EOF
         ROCKETMQ_HOME="$WORK/broker-$l" launch "broker-$l" "$br" -c "$WORK/broker-$l.conf" \

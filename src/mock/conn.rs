@@ -137,7 +137,7 @@ fn on_frame(
     }
     let behavior = inner.record(&cmd);
     let flow = apply(inner, behavior, &cmd, peer, out, delayed, seq);
-    inner.bump();
+    inner.counted(cmd.code);
     flow
 }
 

@@ -160,40 +160,48 @@ impl Inner {
         self.events.send_modify(|n| *n = n.wrapping_add(1));
     }
 
-    /// Counts `req` and returns the behaviour that applies to it.
+    /// Keeps `req` as the last of its code and returns the behaviour that applies to it. It is
+    /// counted by [`Inner::counted`] once its side effects are applied.
     fn record(&self, req: &RemotingCommand) -> Behavior {
-        let behavior = {
+        let mut st = self.state();
+        let stored = RemotingCommand {
+            // A copy, so the request does not pin the connection's read buffer.
+            body: Bytes::copy_from_slice(&req.body),
+            ..req.clone()
+        };
+        if let Some(s) = st.per_code.get_mut(&req.code) {
+            s.last = stored;
+        } else if st.per_code.len() < MAX_CODES {
+            st.per_code.insert(
+                req.code,
+                CodeStats {
+                    count: 0,
+                    last: stored,
+                },
+            );
+        }
+        match st.once.pop_front() {
+            Some(b) => b,
+            None => st
+                .overrides
+                .get(&req.code)
+                .cloned()
+                .unwrap_or_else(|| st.behavior.clone()),
+        }
+    }
+
+    /// Counts a request whose side effects are applied, and wakes the waiters: a test that
+    /// waits for a request can assert on its effects at once (a waiter woken by another event
+    /// must not see the count before the effects).
+    fn counted(&self, code: i32) {
+        {
             let mut st = self.state();
             st.total += 1;
-            let stored = RemotingCommand {
-                // A copy, so the request does not pin the connection's read buffer.
-                body: Bytes::copy_from_slice(&req.body),
-                ..req.clone()
-            };
-            if let Some(s) = st.per_code.get_mut(&req.code) {
+            if let Some(s) = st.per_code.get_mut(&code) {
                 s.count += 1;
-                s.last = stored;
-            } else if st.per_code.len() < MAX_CODES {
-                st.per_code.insert(
-                    req.code,
-                    CodeStats {
-                        count: 1,
-                        last: stored,
-                    },
-                );
             }
-            match st.once.pop_front() {
-                Some(b) => b,
-                None => st
-                    .overrides
-                    .get(&req.code)
-                    .cloned()
-                    .unwrap_or_else(|| st.behavior.clone()),
-            }
-        };
-        // No event yet: the caller signals once the request's side effects are applied, so a
-        // test that waits for a request can assert on them at once.
-        behavior
+        }
+        self.bump();
     }
 
     /// The normal answer to `req` (and its side effects).
