@@ -16,7 +16,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 OURS = ["brokerclient-rust", "brokerclient-c", "brokerclient-go", "brokerclient-python"]
-PEERS = ["go-official", "java-official", "cpp-official", "rust-crate"]
+PEERS = ["go-official", "java-official", "cpp-official", "rust-official"]
 FLOOR = "pingpong-floor"
 WORKLOADS = ["sync1", "sync16", "oneway", "async1024", "batch32", "pull", "noop", "pingpong"]
 METRICS = ["msgs_per_s", "mb_per_s", "p50_us", "p99_us", "p999_us", "cpu_us_per_msg",

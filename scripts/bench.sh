@@ -14,7 +14,8 @@
 #
 # Clients (bench/README.md): brokerclient-rust (bench/rust), brokerclient-c (bench/c),
 # pingpong-floor (bench/rust), brokerclient-go (bench/go over bindings/go), brokerclient-python
-# (bench/python over bindings/python), go-official, java-official, cpp-official (bench/peers/*).
+# (bench/python over bindings/python), go-official, java-official, cpp-official, rust-official
+# (bench/peers/*).
 # BENCH_CLIENTS="a b" restricts the list.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -58,10 +59,10 @@ $CC -O2 -Wall -Wextra -Iinclude bench/c/bench.c -o "$OUT/bench_c" \
     -L"$LIB" -lbrokerclient -Wl,-rpath,"$LIB" -lpthread
 
 declare -A SKIP=()
-ALL_CLIENTS="pingpong-floor brokerclient-rust brokerclient-c brokerclient-go brokerclient-python go-official java-official cpp-official"
+ALL_CLIENTS="pingpong-floor brokerclient-rust brokerclient-c brokerclient-go brokerclient-python go-official java-official cpp-official rust-official"
 if [ "$MODE" = smoke ]; then
-    # The CI budget (1.5 min) has no room for a JVM start per cell or the C++ client's
-    # wheel download; the full run measures them.
+    # The CI budget (1.5 min) has no room for a JVM start per cell, the C++ client's wheel
+    # download or the first build of rocketmq-client-rust (minutes); the full run measures them.
     CLIENTS=${BENCH_CLIENTS:-pingpong-floor brokerclient-rust brokerclient-c brokerclient-go brokerclient-python go-official}
 else
     CLIENTS=${BENCH_CLIENTS:-$ALL_CLIENTS}
@@ -69,7 +70,7 @@ fi
 for c in $ALL_CLIENTS; do
     case " $CLIENTS " in
     *" $c "*) ;;
-    *) SKIP[$c]="not in this run's client list (BENCH_CLIENTS; smoke mode leaves java-official and cpp-official to the full run)" ;;
+    *) SKIP[$c]="not in this run's client list (BENCH_CLIENTS; smoke mode leaves java-official, cpp-official and rust-official to the full run)" ;;
     esac
 done
 for c in "${!SKIP[@]}"; do say "WARNING: $c skipped: ${SKIP[$c]}"; done
@@ -83,6 +84,12 @@ build_peer() { # build_peer NAME SCRIPT: a failed peer build skips its rows, lou
 build_go() { (cd bench/peers/go-official && go build -o "$OUT/go-official" .); }
 build_java() { (cd bench/peers/java && mvn -q -B package -DskipTests && cp target/bench-java.jar "$OUT/"); }
 build_cpp() { bench/peers/cpp-capi/build.sh "$OUT"; }
+# Its own cargo project: own lock file (--locked) and target dir, never our crate's workspace.
+build_rustpeer() {
+    (cd bench/peers/rust-client &&
+        CARGO_TARGET_DIR="$ROOT/bench/peers/rust-client/target" cargo build --release --locked &&
+        cp target/release/rust-official "$OUT/rust-official")
+}
 build_gobinding() {
     local tags=()
     [ "$PROFILE" = release ] && tags=(-tags brokerclient_release)
@@ -93,6 +100,7 @@ wanted() { case " $CLIENTS " in *" $1 "*) return 0 ;; esac; return 1; }
 wanted go-official && build_peer go-official build_go
 wanted java-official && build_peer java-official build_java
 wanted cpp-official && build_peer cpp-official build_cpp
+wanted rust-official && build_peer rust-official build_rustpeer
 if ! wanted brokerclient-go; then
     :
 elif [ -f bindings/go/go.mod ]; then
@@ -143,11 +151,12 @@ cmd() {
     go-official) echo "$OUT/go-official" ;;
     java-official) echo "java -Xmx512m -jar $OUT/bench-java.jar" ;;
     cpp-official) echo "$OUT/cpp-official" ;;
+    rust-official) echo "$OUT/rust-official" ;;
     brokerclient-go) echo "$OUT/brokerclient-go" ;;
     brokerclient-python) echo "env BROKERCLIENT_LIB=$LIB/libbrokerclient.so python3 bench/python/bench.py" ;;
     esac
 }
-takes_namesrv() { case $1 in go-official | java-official | cpp-official) return 0 ;; esac; return 1; }
+takes_namesrv() { case $1 in go-official | java-official | cpp-official | rust-official) return 0 ;; esac; return 1; }
 workloads() {
     case $1 in
     pingpong-floor) echo pingpong ;;
@@ -155,7 +164,7 @@ workloads() {
     brokerclient-c) echo sync1 sync16 oneway async1024 noop ;;
     brokerclient-go) echo sync1 sync16 oneway async1024 noop ;;
     brokerclient-python) echo sync1 async1024 noop ;;
-    go-official | java-official) echo sync1 sync16 oneway async1024 batch32 pull ;;
+    go-official | java-official | rust-official) echo sync1 sync16 oneway async1024 batch32 pull ;;
     cpp-official) echo sync1 sync16 oneway async1024 ;;
     esac
 }
