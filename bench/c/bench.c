@@ -26,13 +26,13 @@ static void send_one(void) {
     bc_send_result_free(r);
 }
 
-/* A full local window (BC_ERR_BROKER_BUSY) is the library's back-pressure when the caller
+/* A full local window (BC_ERR_WOULD_BLOCK) is the library's back-pressure when the caller
  * outruns the socket: wait for room and send again, as an application would. */
 static void oneway_one(void) {
     for (;;) {
         bc_error *err = NULL;
         bc_status st = bc_client_send_oneway(client, GROUP, 0, msg, &err);
-        if (st != BC_ERR_BROKER_BUSY) {
+        if (st != BC_ERR_WOULD_BLOCK) {
             check(st, err, "oneway");
             return;
         }
