@@ -16,9 +16,7 @@
 
 mod common;
 
-use std::io::Write;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use brokerclient::client::{ClientConfig, PullRequest, PullStatus};
@@ -26,7 +24,7 @@ use brokerclient::manager::ManagerConfig;
 use brokerclient::protocol::message::Message;
 use brokerclient::transport::{Credentials, TlsConfig, TransportConfig};
 use brokerclient::{BrokerClient, BrokerError, BrokerManager};
-use common::{broker_addr, namesrv_addr, unique_name, wait_for};
+use common::{broker_addr, namesrv_addr, unique_name, wait_for, Captured};
 
 // ---- set-up ----------------------------------------------------------------------------------
 
@@ -111,38 +109,12 @@ fn new_topic(client: &BrokerClient, prefix: &str) -> String {
 // ---- captured logs ---------------------------------------------------------------------------
 
 /// Everything the library logs in this test process, at every level.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 fn capture_logs() -> Captured {
-    static CAPTURED: OnceLock<Captured> = OnceLock::new();
-    CAPTURED
-        .get_or_init(|| {
-            let captured = Captured::default();
-            let sink = captured.clone();
-            let subscriber = tracing_subscriber::fmt()
-                .with_max_level(tracing::Level::TRACE)
-                .with_ansi(false)
-                .with_writer(move || sink.clone())
-                .finish();
-            tracing::subscriber::set_global_default(subscriber).unwrap();
-            captured
-        })
-        .clone()
+    common::capture_logs(tracing::Level::TRACE)
 }
 
 fn logs() -> String {
-    String::from_utf8_lossy(&capture_logs().0.lock().unwrap()).into_owned()
+    capture_logs().text()
 }
 
 fn assert_no_secret(what: &str, text: &str) {

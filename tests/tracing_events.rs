@@ -2,38 +2,18 @@
 //! with the broker address and the request's opaque as fields. Needs no broker: a listener
 //! that accepts and never answers plays one.
 
-use std::io::Write;
+mod common;
+
 use std::net::TcpListener;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use brokerclient::client::ClientConfig;
 use brokerclient::transport::TransportConfig;
 use brokerclient::{BrokerClient, BrokerError};
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[test]
 fn connect_timeout_error_and_disconnect_events_carry_addr_and_opaque() {
-    let captured = Captured::default();
-    let sink = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::INFO)
-        .with_ansi(false)
-        .with_writer(move || sink.clone())
-        .finish();
-    tracing::subscriber::set_global_default(subscriber).unwrap();
+    let captured = common::capture_logs(tracing::Level::INFO);
 
     // A peer that accepts and never answers.
     let silent = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -60,7 +40,7 @@ fn connect_timeout_error_and_disconnect_events_carry_addr_and_opaque() {
         .unwrap_err();
     assert!(matches!(err, BrokerError::Connection { .. }), "{err:?}");
 
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = captured.text();
     let line = |needle: &str| {
         logs.lines()
             .find(|l| l.contains(needle))

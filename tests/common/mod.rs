@@ -179,3 +179,45 @@ pub fn broker_version() -> i32 {
 pub fn broker_is_4x() -> bool {
     broker_version() < V5_0_0
 }
+
+/// Everything the library logs in this test binary, as the `tracing` fmt subscriber writes it
+/// (no colours).
+#[derive(Clone, Default)]
+pub struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    /// The log text so far.
+    pub fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).expect("the fmt subscriber writes UTF-8")
+    }
+}
+
+/// Installs (once per test binary) a global subscriber that captures events at `level` and
+/// above, and returns the capture. Later calls return the same capture; the first call's
+/// level applies.
+pub fn capture_logs(level: tracing::Level) -> Captured {
+    static CAPTURED: std::sync::OnceLock<Captured> = std::sync::OnceLock::new();
+    CAPTURED
+        .get_or_init(|| {
+            let captured = Captured::default();
+            let sink = captured.clone();
+            let subscriber = tracing_subscriber::fmt()
+                .with_max_level(level)
+                .with_ansi(false)
+                .with_writer(move || sink.clone())
+                .finish();
+            tracing::subscriber::set_global_default(subscriber).unwrap();
+            captured
+        })
+        .clone()
+}
