@@ -89,6 +89,10 @@ def test_async_manager_every_method(topic: str) -> None:
             assert broker_addr() in m.brokers()
             r = await m.sync_send_message("py_pg", bc.Message(topic, b"m1"))
             await m.sync_batch_send_message("py_pg", [bc.Message(topic, b"m2")])
+            # The consume queue is built right after the broker answers a send: poll (bounded).
+            deadline = time.monotonic() + 10
+            while await m.get_max_offset(broker_addr(), topic, r.queue_id) <= r.queue_offset:
+                assert time.monotonic() < deadline, "sent message never became visible"
             p = await m.pull_message(broker_addr(), "py_cg", topic, r.queue_id, r.queue_offset, 1)
             assert [x.body for x in p.messages] == [b"m1"]
             assert await m.get_max_offset(broker_addr(), topic, r.queue_id) > r.queue_offset

@@ -30,6 +30,11 @@ def test_send_pull_and_offsets(client: bc.BrokerClient, topic: str) -> None:
     before = int(time.time() * 1000) - 1
     r = client.sync_send_message("py_pg", b"one", mq, {"k": "v"}, tags="TagA", keys="K1")
     assert r.status == bc.SendStatus.SEND_OK and r.queue_id == 1 and r.msg_id
+    # The broker answers a send once it is in the commit log and builds the consume queue
+    # right after (ReputMessageService): poll (bounded; each turn a round trip, no sleep).
+    deadline = time.monotonic() + 10
+    while client.get_max_offset(topic, 1) < r.queue_offset + 1:
+        assert time.monotonic() < deadline, "sent message never became visible"
     assert client.get_max_offset(topic, 1) == r.queue_offset + 1
 
     pulled = client.pull_message("py_cg", topic, 1, r.queue_offset, 8)
