@@ -363,22 +363,55 @@ func TestContextEndsCalls(t *testing.T) {
 	}
 }
 
+// Close with long polls in flight: the broker holds each pull (empty queue, 60 s suspend),
+// so they are still pending when Close runs. The test waits until the library accepted all
+// of them (pendingHandles: accepted operations whose callback has not run) and none has
+// returned, closes, and then requires every one to return exactly once with ErrCancelled;
+// ErrClosed is only for calls submitted after Close.
 func TestCloseWithCallsInFlight(t *testing.T) {
+	// Operations left over from earlier tests (abandoned by their context) finish within
+	// their request timeout; start from none so that the count below is this test's alone.
+	eventually(t, "no operation pending before the test", 60*time.Second, func() bool { return pendingHandles.Load() == 0 })
 	c, err := NewClient(brokerAddr(t), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := testCtx(t)
+	t.Cleanup(func() { _ = c.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
 	topic := newTopic(t, c, "go_close", 1)
-	const n = 20
-	errc := make(chan error, n)
-	for i := 0; i < n; i++ {
-		go func() {
-			_, err := c.Pull(ctx, PullRequest{ConsumerGroup: "go_close_cg", Topic: topic, QueueID: 0, Offset: 0, Suspend: 20 * time.Second})
-			errc <- err
-		}()
+	if err := c.Connect(ctx); err != nil {
+		t.Fatal(err)
 	}
-	eventually(t, "pulls in flight", 10*time.Second, func() bool { return c.IsConnected() })
+	const n = 20
+	type result struct {
+		i   int
+		err error
+	}
+	results := make(chan result, n)
+	pull := func() error {
+		_, err := c.Pull(ctx, PullRequest{ConsumerGroup: "go_close_cg", Topic: topic, QueueID: 0, Offset: 0, Suspend: 60 * time.Second})
+		return err
+	}
+	for i := 0; i < n; i++ {
+		go func() { results <- result{i, pull()} }()
+	}
+	// In flight: all n accepted by the library and none completed (the broker holds them).
+	deadline := time.Now().Add(30 * time.Second)
+	for pendingHandles.Load() < n {
+		select {
+		case r := <-results:
+			t.Fatalf("pull %d returned before Close: %v", r.i, r.err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d of %d pulls in flight after 30 s", pendingHandles.Load(), n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := pendingHandles.Load(); got != n {
+		t.Fatalf("%d operations pending, expected the %d pulls", got, n)
+	}
 	closed := make(chan error, 2)
 	go func() { closed <- c.Close() }()
 	go func() { closed <- c.Close() }()
@@ -387,14 +420,37 @@ func TestCloseWithCallsInFlight(t *testing.T) {
 			t.Fatalf("Close: %v", err)
 		}
 	}
-	for i := 0; i < n; i++ {
-		// Each pull returns exactly once: cancelled by Close, or refused (started after it).
-		if err := <-errc; !errors.Is(err, ErrCancelled) && !errors.Is(err, ErrClosed) {
-			t.Fatalf("pull in flight at Close: %v", err)
+	// Close returns once every accepted operation completed: all callbacks ran.
+	if left := pendingHandles.Load(); left != 0 {
+		t.Fatalf("%d pulls still pending after Close", left)
+	}
+	seen := make([]int, n)
+	for k := 0; k < n; k++ {
+		r := <-results
+		seen[r.i]++
+		if !errors.Is(r.err, ErrCancelled) {
+			t.Fatalf("pull %d in flight at Close: %v (want ErrCancelled)", r.i, r.err)
 		}
+	}
+	for i, s := range seen {
+		if s != 1 {
+			t.Fatalf("pull %d returned %d times", i, s)
+		}
+	}
+	select {
+	case r := <-results:
+		t.Fatalf("pull %d returned again: %v", r.i, r.err)
+	default:
+	}
+	// Submitted after Close: refused, never accepted.
+	if err := pull(); !errors.Is(err, ErrClosed) {
+		t.Fatalf("pull after Close: %v", err)
 	}
 	if _, err := c.GetMaxOffset(ctx, topic, 0); !errors.Is(err, ErrClosed) {
 		t.Fatalf("call after Close: %v", err)
+	}
+	if left := pendingHandles.Load(); left != 0 {
+		t.Fatalf("%d operations pending after refused calls", left)
 	}
 	if c.IsConnected() {
 		t.Fatal("connected after Close")
