@@ -1155,40 +1155,124 @@ fn transaction_check_user_data_is_released_on_replace_and_on_client_free() {
 // Cancel tokens
 // ---------------------------------------------------------------------------------------------
 
+/// A client whose in-flight window is one request (`max.in.flight=1`): while an operation
+/// holds it, any other request is refused at once with `BC_ERR_WOULD_BLOCK`, which makes
+/// "that operation is in flight" observable.
+fn new_client_with_window_of_one() -> *mut bc_client {
+    let mut cfg = null_mut();
+    ok!(|err| bc_config_new(&mut cfg, &mut err));
+    ok!(|err| bc_config_set(cfg, c"max.in.flight".as_ptr(), c"1".as_ptr(), &mut err));
+    let addr = cs(&broker_addr());
+    let mut client = null_mut();
+    ok!(|err| bc_client_new(addr.as_ptr(), cfg, null(), &mut client, &mut err));
+    bc_config_free(cfg);
+    client
+}
+
+/// Starts a long poll (held 60 s by the broker: `t` queue 0 is empty) on `client`, made by
+/// [`new_client_with_window_of_one`], and returns its inbox once the pull is in flight on
+/// the connection: a probe (get max offset) is refused with `BC_ERR_WOULD_BLOCK` because
+/// the pull holds the window. A probe holding the window when the pull started makes the
+/// pull fail with `BC_ERR_WOULD_BLOCK` instead: that pull (its one callback seen) is
+/// started again. Every inbox stays in `keep` (the library may still call it).
+fn long_poll_in_flight(
+    client: *const bc_client,
+    g: &CStr,
+    t: &CStr,
+    token: *const bc_cancel_token,
+    keep: &mut Vec<Arc<Inbox<(bc_status, BatchPtr)>>>,
+) -> Arc<Inbox<(bc_status, BatchPtr)>> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let pulled = Inbox::<(bc_status, BatchPtr)>::new();
+        keep.push(pulled.clone());
+        ok!(|err| bc_client_pull_async_with_cancel(
+            client,
+            g.as_ptr(),
+            t.as_ptr(),
+            0,
+            0,
+            32,
+            60_000,
+            null(),
+            token,
+            Some(on_pull),
+            ud(&pulled),
+            &mut err
+        ));
+        loop {
+            assert!(
+                Instant::now() < deadline,
+                "the long poll not seen in flight within 30 s"
+            );
+            // Poll interval first: a probe sent right away would often take the window
+            // before the pull's task has started.
+            std::thread::sleep(Duration::from_millis(10));
+            if pulled.len() > 0 {
+                let (s, _) = pulled.wait(1, Duration::ZERO)[0];
+                assert_eq!(
+                    s,
+                    bc_status::BC_ERR_WOULD_BLOCK,
+                    "the pull completed before it was seen in flight: the broker should hold it"
+                );
+                break; // it raced with a probe: start it again
+            }
+            let (mut v, mut err) = (0, null_mut());
+            match bc_client_get_max_offset(client, t.as_ptr(), 0, &mut v, &mut err) {
+                bc_status::BC_ERR_WOULD_BLOCK => {
+                    bc_error_free(err);
+                    return pulled; // the pull holds the window
+                }
+                bc_status::BC_OK => {}
+                s => panic!("probe: {s:?}: {}", take_err(err)),
+            }
+        }
+    }
+}
+
+/// Waits until the manager counts a request in flight to `addr` (its stats JSON).
+fn wait_manager_in_flight(m: *const bc_manager, addr: &str, n: u64) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let mut json = null_mut();
+        ok!(|err| bc_manager_stats_json(m, &mut json, &mut err));
+        let stats: serde_json::Value = serde_json::from_str(&text(json)).unwrap();
+        bc_string_free(json);
+        let in_flight = stats["brokers"]
+            .as_array()
+            .expect("brokers")
+            .iter()
+            .find(|b| b["addr"] == addr)
+            .and_then(|b| b["in_flight"].as_u64());
+        if in_flight == Some(n) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not {n} in flight to {addr} within 30 s: {stats}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 #[test]
 fn cancel_token_ends_a_long_poll_with_exactly_one_cancelled_callback() {
-    let client = new_client(null());
+    let client = new_client_with_window_of_one();
     let topic = unique_name("bc_ffim_cancel");
     create_topic(client, &topic);
     let (g, t) = (cs(&unique_name("bc_ffim_cancel_cg")), cs(&topic));
     let mut token = null_mut();
     ok!(|err| bc_cancel_token_new(&mut token, &mut err));
 
-    let pulled = Inbox::<(bc_status, BatchPtr)>::new();
-    let started = Instant::now();
-    ok!(|err| bc_client_pull_async_with_cancel(
-        client,
-        g.as_ptr(),
-        t.as_ptr(),
-        0,
-        0,
-        32,
-        10_000,
-        null(),
-        token,
-        Some(on_pull),
-        ud(&pulled),
-        &mut err
-    ));
-    std::thread::sleep(Duration::from_millis(700));
+    let mut inboxes = Vec::new();
+    let pulled = long_poll_in_flight(client, &g, &t, token, &mut inboxes);
     assert_eq!(pulled.len(), 0, "the broker holds the pull (empty queue)");
     bc_cancel_token_cancel(token);
-    let (s, b) = pulled.wait(1, Duration::from_secs(3))[0];
+    // Ended by the cancel, not by the 60 s hold (which would answer BC_OK, no messages).
+    let (s, b) = pulled.wait(1, Duration::from_secs(30))[0];
     assert_eq!(s, bc_status::BC_ERR_CANCELLED);
     assert_eq!(b.0, 0, "no batch");
-    assert!(started.elapsed() < Duration::from_secs(5));
-    std::thread::sleep(Duration::from_millis(500));
-    assert_eq!(pulled.len(), 1, "exactly one callback");
+    assert_eq!(pulled.len(), 1, "one callback");
 
     // A cancelled token refuses new operations without calling back.
     let mut err = null_mut();
@@ -1229,11 +1313,13 @@ fn cancel_token_ends_a_long_poll_with_exactly_one_cancelled_callback() {
     bc_error_free(err);
     bc_cancel_token_free(token);
 
-    // A token that is never cancelled (or freed while attached) changes nothing.
+    // A token that is never cancelled (or freed while attached) changes nothing (two sends
+    // at once: a client with the default window).
+    let sender = new_client(null());
     let mut token = null_mut();
     ok!(|err| bc_cancel_token_new(&mut token, &mut err));
     ok!(|err| bc_client_send_async_with_cancel(
-        client,
+        sender,
         c"bc_ffim_producer".as_ptr(),
         0,
         msg,
@@ -1244,7 +1330,7 @@ fn cancel_token_ends_a_long_poll_with_exactly_one_cancelled_callback() {
     ));
     bc_cancel_token_free(token);
     ok!(|err| bc_client_send_async_with_cancel(
-        client,
+        sender,
         c"bc_ffim_producer".as_ptr(),
         0,
         msg,
@@ -1256,7 +1342,8 @@ fn cancel_token_ends_a_long_poll_with_exactly_one_cancelled_callback() {
     let both = sent.wait(2, Duration::from_secs(10));
     assert!(both.iter().all(|(s, _)| *s == bc_status::BC_OK), "{both:?}");
     assert_eq!(pulled.len(), 1);
-    assert_eq!(sent.len(), 2);
+    bc_client_free(sender);
+    assert_eq!(sent.len(), 2, "exactly one callback each");
 
     // The manager's long poll is cancellable too.
     let m = new_manager(null());
@@ -1272,24 +1359,30 @@ fn cancel_token_ends_a_long_poll_with_exactly_one_cancelled_callback() {
         1,
         0,
         32,
-        10_000,
+        60_000,
         null(),
         token,
         Some(on_pull),
         ud(&mpulled),
         &mut err
     ));
-    std::thread::sleep(Duration::from_millis(500));
+    // In flight: the manager counts it on the broker's connection, and it has not returned.
+    wait_manager_in_flight(m, &broker_addr(), 1);
+    assert_eq!(mpulled.len(), 0, "the broker holds the pull (empty queue)");
     bc_cancel_token_cancel(token);
     assert_eq!(
-        mpulled.wait(1, Duration::from_secs(3))[0].0,
+        mpulled.wait(1, Duration::from_secs(30))[0].0,
         bc_status::BC_ERR_CANCELLED
     );
     bc_cancel_token_free(token);
     bc_manager_free(m);
-    assert_eq!(mpulled.len(), 1);
+    // Freed: every callback has run, so these counts are final.
+    assert_eq!(mpulled.len(), 1, "exactly one callback (manager)");
     bc_message_free(msg);
     bc_client_free(client);
+    assert_eq!(pulled.len(), 1, "exactly one callback");
+    // Pulls started again after racing a probe each had their one callback.
+    assert!(inboxes.iter().all(|i| i.len() == 1));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1345,7 +1438,7 @@ fn log_callback_sees_connected_with_the_address_and_nothing_after_removal() {
     let client = new_client(null());
     ok!(|err| bc_client_connect(client, &mut err));
     let want = format!("addr={}", broker_addr());
-    wait_until("a connected event", Duration::from_secs(5), || {
+    wait_until("a connected event", Duration::from_secs(30), || {
         st.lines
             .lock()
             .unwrap()
@@ -1373,13 +1466,44 @@ fn log_callback_sees_connected_with_the_address_and_nothing_after_removal() {
     bc_client_get_max_offset(client, c"TBW102".as_ptr(), 0, &mut v, &mut err);
     bc_error_free(err);
     bc_client_free(client);
-    std::thread::sleep(Duration::from_millis(200));
+    // Events keep coming after the removal: a second callback installed now sees the next
+    // connect. The first one's user data was released (above), so it cannot be called again,
+    // and it got nothing more.
+    let fence = Arc::new(LogState {
+        lines: Mutex::new(Vec::new()),
+        freed: AtomicUsize::new(0),
+    });
+    ok!(|err| bc_set_log_callback(
+        3,
+        Some(on_log),
+        Arc::into_raw(fence.clone()) as *mut c_void,
+        Some(free_log),
+        &mut err
+    ));
+    let client = new_client(null());
+    ok!(|err| bc_client_connect(client, &mut err));
+    wait_until(
+        "a connected event at the second callback",
+        Duration::from_secs(30),
+        || {
+            fence
+                .lines
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|(_, _, m, f)| m == "connected" && f.split(' ').any(|kv| kv == want))
+        },
+    );
+    bc_client_free(client);
+    ok!(|err| bc_set_log_callback(0, None, null_mut(), None, &mut err));
+    assert_eq!(fence.freed.load(Ordering::SeqCst), 1);
     assert_eq!(
         st.lines.lock().unwrap().len(),
         seen,
         "nothing after removal"
     );
     assert_eq!(Arc::strong_count(&st), 1);
+    assert_eq!(Arc::strong_count(&fence), 1);
 }
 
 // ---------------------------------------------------------------------------------------------
