@@ -13,6 +13,7 @@ use tokio::time::Instant;
 
 use super::frames::{self, Splitter, Unit};
 use super::{FaultMode, Shared};
+use crate::transport::socket::NoSigPipe;
 
 pub(crate) async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
     loop {
@@ -190,7 +191,10 @@ fn apply(shared: &Shared, dir: Dir, unit: Unit, back: &mpsc::UnboundedSender<Out
     }
 }
 
-async fn write_side(mut w: OwnedWriteHalf, mut rx: mpsc::UnboundedReceiver<Out>, shared: &Shared) {
+async fn write_side(w: OwnedWriteHalf, mut rx: mpsc::UnboundedReceiver<Out>, shared: &Shared) {
+    // The proxy runs on its own thread in the host (a C test, say): its writes must not raise
+    // SIGPIPE there either.
+    let mut w = NoSigPipe(w);
     while let Some(out) = rx.recv().await {
         match out {
             Out::Data { due, bytes, fault } => {
@@ -210,7 +214,7 @@ async fn write_side(mut w: OwnedWriteHalf, mut rx: mpsc::UnboundedReceiver<Out>,
                 if fault {
                     shared.fault_now();
                 }
-                reset(w.as_ref());
+                reset(w.0.as_ref());
                 return;
             }
             Out::Close => {
@@ -222,7 +226,11 @@ async fn write_side(mut w: OwnedWriteHalf, mut rx: mpsc::UnboundedReceiver<Out>,
 }
 
 /// Writes `bytes` at `bps` bytes per second, in slices of about 20 ms each.
-async fn paced_write(w: &mut OwnedWriteHalf, bytes: &[u8], bps: u64) -> std::io::Result<()> {
+async fn paced_write(
+    w: &mut NoSigPipe<OwnedWriteHalf>,
+    bytes: &[u8],
+    bps: u64,
+) -> std::io::Result<()> {
     let slice = (bps / 50).max(1) as usize;
     let start = Instant::now();
     let mut sent = 0usize;

@@ -3,7 +3,7 @@
 //! users' own code (Rust here, C through `bc_fault_proxy_*`).
 //!
 //! It sits beside the transport and depends on tokio and the pure codec only: it splits both
-//! directions into frames (so it can damage a frame in the middle, rewrite an opaque, or
+//! directions into frames (and writes through the transport's SIGPIPE-free socket wrapper) (so it can damage a frame in the middle, rewrite an opaque, or
 //! answer SYSTEM_BUSY itself) but never decodes what it only forwards.
 //!
 //! The proxy runs on its own thread with its own single-threaded runtime, so it neither

@@ -16,6 +16,7 @@ use tracing::{debug, info, warn};
 use super::config::TransportConfig;
 use super::inflight::InflightTable;
 use super::runtime::runtime;
+use super::socket::{self, NoSigPipe};
 use super::tls;
 use super::writer::{self, Submitted, WriteItem, WritePath};
 use crate::error::{BrokerError, Result};
@@ -112,31 +113,41 @@ impl Connection {
         };
         // Small frames must leave at once: a sync send waits for its own response.
         let _ = stream.set_nodelay(true);
+        let _ = socket::prepare(&stream);
         let local_addr = stream.local_addr().ok();
         let Some(tls_config) = config.tls.clone() else {
             let (read_half, write_half) = stream.into_split();
             return Ok(Self::start(
-                addr, local_addr, config, handler, read_half, write_half,
+                addr,
+                local_addr,
+                config,
+                handler,
+                read_half,
+                NoSigPipe(write_half),
             ));
         };
         // The handshake shares the connect budget: a peer that accepts TCP and never answers
         // the ClientHello must not hold the caller past it.
-        let stream =
-            match tokio::time::timeout_at(until, tls::handshake(&tls_config, addr, stream)).await {
-                Ok(Ok(s)) => s,
-                Ok(Err(e)) => {
-                    warn!(addr = %addr, error = %e, "TLS connect failed");
-                    return Err(e);
-                }
-                Err(_) => {
-                    warn!(addr = %addr, "TLS handshake timed out");
-                    return Err(BrokerError::Timeout {
-                        addr: addr.to_owned(),
-                        operation: "TLS handshake",
-                        after: started.elapsed(),
-                    });
-                }
-            };
+        let stream = match tokio::time::timeout_at(
+            until,
+            tls::handshake(&tls_config, addr, NoSigPipe(stream)),
+        )
+        .await
+        {
+            Ok(Ok(s)) => s,
+            Ok(Err(e)) => {
+                warn!(addr = %addr, error = %e, "TLS connect failed");
+                return Err(e);
+            }
+            Err(_) => {
+                warn!(addr = %addr, "TLS handshake timed out");
+                return Err(BrokerError::Timeout {
+                    addr: addr.to_owned(),
+                    operation: "TLS handshake",
+                    after: started.elapsed(),
+                });
+            }
+        };
         let (read_half, write_half) = tokio::io::split(stream);
         Ok(Self::start(
             addr, local_addr, config, handler, read_half, write_half,

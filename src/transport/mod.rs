@@ -5,6 +5,7 @@ mod config;
 mod connection;
 mod inflight;
 pub mod runtime;
+pub(crate) mod socket;
 mod tls;
 mod writer;
 

@@ -14,6 +14,8 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 use tokio::net::TcpStream;
+
+use super::socket::NoSigPipe;
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
 use tracing::warn;
@@ -135,8 +137,8 @@ fn server_name(tls: &TlsConfig, addr: &str) -> Result<ServerName<'static>> {
 pub(crate) async fn handshake(
     tls: &TlsConfig,
     addr: &str,
-    tcp: TcpStream,
-) -> Result<TlsStream<TcpStream>> {
+    tcp: NoSigPipe<TcpStream>,
+) -> Result<TlsStream<NoSigPipe<TcpStream>>> {
     let config = client_config(tls)?;
     let name = server_name(tls, addr)?;
     if tls.insecure_skip_verify {
