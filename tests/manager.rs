@@ -1,6 +1,7 @@
 //! The manager against two real brokers (broker-a and broker-b in one cluster, started by
-//! `BC_RMQ_BROKERS=2 scripts/rocketmq.sh start`). Some tests stop and restart broker-a, so
-//! this file runs on its own, after the other integration tests (`scripts/test.sh`).
+//! `BC_RMQ_BROKERS=2 scripts/rocketmq.sh start`). Some tests stop and restart broker-a or
+//! broker-b, so this file runs on its own, after the other integration tests
+//! (`scripts/test.sh`), with `--test-threads=1`.
 
 mod common;
 
@@ -316,5 +317,105 @@ fn failover_mark_down_and_recovery() {
     manager
         .get_max_offset("broker-a", &topic, 0)
         .expect("broker-a answers again");
+    manager.shutdown(Duration::from_secs(5)).unwrap();
+}
+
+/// Whether the name server's cluster info lists `addr` as a master.
+fn name_server_lists(ns: &BrokerClient, addr: &str) -> Option<bool> {
+    let info = ns.get_cluster_info().ok()?;
+    Some(
+        info.broker_addr_table
+            .values()
+            .any(|b| b.master_addr() == Some(addr)),
+    )
+}
+
+/// Restarts broker-b when dropped while it is stopped (a failed test leaves the brokers as
+/// it found them). Never panics: it may run while a panic unwinds.
+struct BrokerBRestart {
+    stopped: bool,
+}
+
+impl Drop for BrokerBRestart {
+    fn drop(&mut self) {
+        if self.stopped {
+            let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/rocketmq.sh");
+            match Command::new(script).args(["start-broker", "b"]).status() {
+                Ok(s) if s.success() => {}
+                other => eprintln!("could not restart broker-b: {other:?}"),
+            }
+        }
+    }
+}
+
+/// The manager's periodic refresh (route_refresh_interval) follows the name server: broker-b
+/// stopped (it unregisters) leaves the manager's brokers after a refresh, and comes back
+/// after it restarts. Nothing here asks the manager to refresh: only its background loop does.
+#[test]
+fn periodic_refresh_drops_a_broker_that_left_the_route_and_adds_it_back() {
+    let topic = topic_on_both_brokers("bc_mgr_refresh");
+    let mut cfg = config(1);
+    cfg.route_refresh_interval = Duration::from_secs(1);
+    let manager = BrokerManager::from_name_servers(&namesrv_addr(), cfg).unwrap();
+    manager.start().unwrap();
+    let brokers = manager.brokers();
+    assert!(brokers.contains(&broker_b_addr()), "{brokers:?}");
+    assert_eq!(manager.broker_addr("broker-b"), Some(broker_b_addr()));
+    // The route of the topic is cached, so the loop refreshes it too.
+    manager.route(&topic).unwrap();
+    let ns = BrokerClient::new(namesrv_addr(), ClientConfig::default());
+
+    let mut restart = BrokerBRestart { stopped: true };
+    rocketmq(&["stop-broker", "b"]);
+    // A stopping broker unregisters; else the name server drops it 120 s after its last
+    // registration.
+    wait_for(
+        "the name server to drop broker-b",
+        Duration::from_secs(180),
+        || (name_server_lists(&ns, &broker_b_addr()) == Some(false)).then_some(()),
+    );
+    wait_for(
+        "the manager's refresh to drop broker-b",
+        Duration::from_secs(60),
+        || (!manager.brokers().contains(&broker_b_addr())).then_some(()),
+    );
+    assert_eq!(manager.broker_addr("broker-b"), None);
+    // The cached route (route() answers from the cache) was refreshed too.
+    wait_for(
+        "the refreshed route without broker-b",
+        Duration::from_secs(60),
+        || {
+            let r = manager.route(&topic).unwrap();
+            (r.broker_datas.len() == 1 && r.master_addr("broker-b").is_none()).then_some(())
+        },
+    );
+    assert!(
+        manager.brokers().contains(&broker_addr()),
+        "broker-a stays: {:?}",
+        manager.brokers()
+    );
+
+    // start-broker returns once the name server lists broker-b again.
+    rocketmq(&["start-broker", "b"]);
+    restart.stopped = false;
+    wait_for(
+        "the manager's refresh to add broker-b back",
+        Duration::from_secs(60),
+        || manager.brokers().contains(&broker_b_addr()).then_some(()),
+    );
+    assert_eq!(manager.broker_addr("broker-b"), Some(broker_b_addr()));
+    wait_for(
+        "the refreshed route with broker-b",
+        Duration::from_secs(60),
+        || {
+            let r = manager.route(&topic).unwrap();
+            (r.master_addr("broker-b") == Some(broker_b_addr().as_str())).then_some(())
+        },
+    );
+    // Reachable through the manager again, by name (its store kept the topic).
+    let max = wait_for("broker-b to answer", Duration::from_secs(60), || {
+        manager.get_max_offset("broker-b", &topic, 0).ok()
+    });
+    assert_eq!(max, 0);
     manager.shutdown(Duration::from_secs(5)).unwrap();
 }
