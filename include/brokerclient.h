@@ -1747,8 +1747,15 @@ bc_status bc_message_set_keys(struct bc_message *message,
 
 /**
  * Sets a user property (both strings copied). Names and values may not contain the bytes
- * 0x01 or 0x02, nor be empty.
- * Errors: `BC_ERR_INVALID_ARG`.
+ * 0x01 or 0x02, nor be empty. Names the system reserves are refused, as the Java client's
+ * `putUserProperty` refuses them: `KEYS`, `TAGS`, `WAIT`, `DELAY`, `UNIQ_KEY`, `TRAN_MSG`,
+ * `PGROUP`, `TIMER_DELAY_MS`, … (every name of Java's `MessageConst.STRING_HASH_SET`, a few
+ * more the broker acts on, and the `__RMQ.TRANSIENT.` prefix). Setting one would change what
+ * the broker does with the message; use the setters (`bc_message_set_tags`, `_keys`,
+ * `_delay_level`, `_delay_time_ms`, `_deliver_time_ms`, `_wait_store`, `_transactional`).
+ *
+ * Ownership: both strings are copied. Thread-safety: not while the message is used elsewhere.
+ * Errors: `BC_ERR_INVALID_ARG` (NULL, bad UTF-8, empty, separator bytes, reserved name).
  */
 bc_status bc_message_set_property(struct bc_message *message,
                                   const char *name,
@@ -1775,6 +1782,40 @@ bc_status bc_message_set_flag(struct bc_message *message, int32_t flag, struct b
  * Errors: `BC_ERR_INVALID_ARG`.
  */
 bc_status bc_message_set_transactional(struct bc_message *message, struct bc_error **err_out);
+
+/**
+ * Delivers the message `delay_ms` milliseconds after the broker stores it (`TIMER_DELAY_MS`,
+ * RocketMQ 5.x timer messages; a 4.x broker ignores it and delivers at once). Not allowed in
+ * batches.
+ *
+ * Thread-safety: not while the message is used elsewhere.
+ * Errors: `BC_ERR_INVALID_ARG` (NULL, `delay_ms` < 1).
+ */
+bc_status bc_message_set_delay_time_ms(struct bc_message *message,
+                                       int64_t delay_ms,
+                                       struct bc_error **err_out);
+
+/**
+ * Delivers the message at `deliver_at_ms` (epoch milliseconds; `TIMER_DELIVER_MS`, RocketMQ
+ * 5.x timer messages; a 4.x broker ignores it). Not allowed in batches.
+ *
+ * Thread-safety: not while the message is used elsewhere.
+ * Errors: `BC_ERR_INVALID_ARG` (NULL, `deliver_at_ms` < 1).
+ */
+bc_status bc_message_set_deliver_time_ms(struct bc_message *message,
+                                         int64_t deliver_at_ms,
+                                         struct bc_error **err_out);
+
+/**
+ * Whether the broker answers only once the message is flushed to disk (`WAIT`, default true;
+ * matters only on a broker with synchronous flush). `wait` false asks for the answer at once.
+ *
+ * Thread-safety: not while the message is used elsewhere.
+ * Errors: `BC_ERR_INVALID_ARG` (NULL).
+ */
+bc_status bc_message_set_wait_store(struct bc_message *message,
+                                    bool wait,
+                                    struct bc_error **err_out);
 
 /**
  * Frees a message; NULL is ignored. Sends in progress do not need it.

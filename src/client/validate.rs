@@ -133,7 +133,11 @@ pub fn sent_properties(len: usize) -> Result<()> {
     Ok(())
 }
 
-/// A batch: non-empty, one topic, no delay levels, not a retry topic, within `max_body` in all.
+/// A batch: non-empty, one topic, no delayed or transactional messages, not a retry topic,
+/// within `max_body` in all. The broker's own rule (`CommitLog.asyncPutMessages`) refuses a
+/// batch whose header marks it delayed or transactional (MESSAGE_ILLEGAL), but it never looks
+/// at the entries: a `TRAN_MSG` or `DELAY` on an entry would be stored as a plain, at once
+/// visible message. So both are refused per entry here.
 pub fn batch(msgs: &[Message], max_body: usize) -> Result<()> {
     let first = msgs
         .first()
@@ -150,8 +154,18 @@ pub fn batch(msgs: &[Message], max_body: usize) -> Result<()> {
                 first.topic, m.topic
             )));
         }
-        if m.properties.get(keys::DELAY).is_some() {
-            return Err(invalid("delay levels are not allowed in batches".into()));
+        if m.is_delayed() {
+            return Err(invalid(
+                "delayed messages (delay level, delay or delivery time) are not allowed in batches"
+                    .into(),
+            ));
+        }
+        if m.is_transactional() {
+            return Err(invalid(
+                "transactional (half) messages are not allowed in batches: the broker would \
+                 store them as plain messages"
+                    .into(),
+            ));
         }
         if m.properties.get(keys::WAIT) != first.properties.get(keys::WAIT) {
             return Err(invalid("batch mixes WAIT settings".into()));
@@ -219,6 +233,12 @@ mod tests {
         d.set_delay_level(3);
         assert!(batch(&[d], 100).is_err());
         assert!(batch(&[msg("%RETRY%g", b"a")], 100).is_err());
+        let mut t = msg("T", b"a");
+        t.set_transactional();
+        assert!(batch(&[msg("T", b"b"), t], 100).is_err());
+        let mut d = msg("T", b"a");
+        d.set_delay_time_ms(5_000);
+        assert!(batch(&[d], 100).is_err());
         assert!(batch(&[msg("T", b"0123456789"), msg("T", b"0123456789")], 50).is_err());
     }
 }

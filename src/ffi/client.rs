@@ -189,12 +189,13 @@ pub extern "C" fn bc_client_new(
         let addr = str_arg(addr, "addr")?;
         check_addr(addr)?;
         let cfg = or_default(config)?.client;
+        let limit = cfg.transport.max_in_flight;
         // SAFETY: NULL or a live queue.
         let queue = unsafe { queue.as_ref() }.map(|q| q.inner.clone());
         let raw = Box::into_raw(Box::new(bc_client {
             inner: Arc::new(ClientHandle {
                 client: AsyncBrokerClient::new(addr, cfg),
-                pending: Arc::new(Pending::new(queue)),
+                pending: Arc::new(Pending::new(queue, limit)),
                 tx_check: Mutex::new(None),
             }),
         }));

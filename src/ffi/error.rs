@@ -31,7 +31,8 @@ impl bc_error {
             response_code: 0,
             remark: CString::default(),
             broker_addr: CString::default(),
-            retriable: false,
+            // A full local window clears as operations complete: retry after one.
+            retriable: status == bc_status::BC_ERR_WOULD_BLOCK,
             fatal: matches!(status, bc_status::BC_ERR_FATAL | bc_status::BC_ERR_FORKED),
         }
     }

@@ -81,10 +81,18 @@ fn new_handle(
 ) -> Result<(), bc_error> {
     // SAFETY: NULL or a live queue.
     let queue = unsafe { queue.as_ref() }.map(|q| q.inner.clone());
+    // Admission: what one broker's pool can hold (its window times its connections), so a
+    // burst at one broker is refused when submitted rather than failing later.
+    let cfg = manager.config();
+    let limit = cfg
+        .client
+        .transport
+        .max_in_flight
+        .saturating_mul(cfg.connection_pool_size.max(1));
     let raw = Box::into_raw(Box::new(bc_manager {
         inner: Arc::new(ManagerHandle {
             manager,
-            pending: Arc::new(Pending::new(queue)),
+            pending: Arc::new(Pending::new(queue, limit)),
         }),
     }));
     out(out_manager, "out_manager", raw).inspect_err(|_| {

@@ -81,8 +81,15 @@ pub extern "C" fn bc_message_set_keys(
 }
 
 /// Sets a user property (both strings copied). Names and values may not contain the bytes
-/// 0x01 or 0x02, nor be empty.
-/// Errors: `BC_ERR_INVALID_ARG`.
+/// 0x01 or 0x02, nor be empty. Names the system reserves are refused, as the Java client's
+/// `putUserProperty` refuses them: `KEYS`, `TAGS`, `WAIT`, `DELAY`, `UNIQ_KEY`, `TRAN_MSG`,
+/// `PGROUP`, `TIMER_DELAY_MS`, … (every name of Java's `MessageConst.STRING_HASH_SET`, a few
+/// more the broker acts on, and the `__RMQ.TRANSIENT.` prefix). Setting one would change what
+/// the broker does with the message; use the setters (`bc_message_set_tags`, `_keys`,
+/// `_delay_level`, `_delay_time_ms`, `_deliver_time_ms`, `_wait_store`, `_transactional`).
+///
+/// Ownership: both strings are copied. Thread-safety: not while the message is used elsewhere.
+/// Errors: `BC_ERR_INVALID_ARG` (NULL, bad UTF-8, empty, separator bytes, reserved name).
 #[no_mangle]
 pub extern "C" fn bc_message_set_property(
     message: *mut bc_message,
@@ -94,9 +101,9 @@ pub extern "C" fn bc_message_set_property(
         let m = message_mut(message)?;
         let name = str_arg(name, "name")?;
         let value = str_arg(value, "value")?;
-        validate_property(name, value).map_err(|e| bc_error::invalid_arg(&e.to_string()))?;
-        m.msg.properties.insert(name, value);
-        Ok(())
+        m.msg
+            .put_user_property(name, value)
+            .map_err(|e| bc_error::invalid_arg(&format!("`name`: {e}")))
     })
 }
 
@@ -143,10 +150,71 @@ pub extern "C" fn bc_message_set_transactional(
     err_out: *mut *mut bc_error,
 ) -> bc_status {
     call(err_out, || {
-        message_mut(message)?
-            .msg
-            .properties
-            .insert(crate::protocol::properties::keys::TRAN_MSG, "true");
+        message_mut(message)?.msg.set_transactional();
+        Ok(())
+    })
+}
+
+/// Delivers the message `delay_ms` milliseconds after the broker stores it (`TIMER_DELAY_MS`,
+/// RocketMQ 5.x timer messages; a 4.x broker ignores it and delivers at once). Not allowed in
+/// batches.
+///
+/// Thread-safety: not while the message is used elsewhere.
+/// Errors: `BC_ERR_INVALID_ARG` (NULL, `delay_ms` < 1).
+#[no_mangle]
+pub extern "C" fn bc_message_set_delay_time_ms(
+    message: *mut bc_message,
+    delay_ms: i64,
+    err_out: *mut *mut bc_error,
+) -> bc_status {
+    call(err_out, || {
+        let m = message_mut(message)?;
+        if delay_ms < 1 {
+            return Err(bc_error::invalid_arg(&format!(
+                "`delay_ms` {delay_ms} is not positive"
+            )));
+        }
+        m.msg.set_delay_time_ms(delay_ms);
+        Ok(())
+    })
+}
+
+/// Delivers the message at `deliver_at_ms` (epoch milliseconds; `TIMER_DELIVER_MS`, RocketMQ
+/// 5.x timer messages; a 4.x broker ignores it). Not allowed in batches.
+///
+/// Thread-safety: not while the message is used elsewhere.
+/// Errors: `BC_ERR_INVALID_ARG` (NULL, `deliver_at_ms` < 1).
+#[no_mangle]
+pub extern "C" fn bc_message_set_deliver_time_ms(
+    message: *mut bc_message,
+    deliver_at_ms: i64,
+    err_out: *mut *mut bc_error,
+) -> bc_status {
+    call(err_out, || {
+        let m = message_mut(message)?;
+        if deliver_at_ms < 1 {
+            return Err(bc_error::invalid_arg(&format!(
+                "`deliver_at_ms` {deliver_at_ms} is not positive"
+            )));
+        }
+        m.msg.set_deliver_time_ms(deliver_at_ms);
+        Ok(())
+    })
+}
+
+/// Whether the broker answers only once the message is flushed to disk (`WAIT`, default true;
+/// matters only on a broker with synchronous flush). `wait` false asks for the answer at once.
+///
+/// Thread-safety: not while the message is used elsewhere.
+/// Errors: `BC_ERR_INVALID_ARG` (NULL).
+#[no_mangle]
+pub extern "C" fn bc_message_set_wait_store(
+    message: *mut bc_message,
+    wait: bool,
+    err_out: *mut *mut bc_error,
+) -> bc_status {
+    call(err_out, || {
+        message_mut(message)?.msg.set_wait_store_ok(wait);
         Ok(())
     })
 }

@@ -41,17 +41,45 @@ pub(crate) struct Pending {
     ops: Mutex<HashMap<u64, Option<oneshot::Sender<bc_status>>>>,
     idle: Condvar,
     queue: Option<Arc<Queue>>,
+    /// Admission: at most this many operations (async and blocking) in flight at once; one
+    /// more is refused with `BC_ERR_WOULD_BLOCK` when it is submitted, before anything is
+    /// accepted, so a full window is seen by the caller and never arrives late in a callback.
+    limit: usize,
 }
 
 impl Pending {
-    pub fn new(queue: Option<Arc<Queue>>) -> Pending {
+    /// A handle that admits at most `limit` operations in flight (at least one).
+    pub fn new(queue: Option<Arc<Queue>>, limit: usize) -> Pending {
         Pending {
             state: AtomicU8::new(OPEN),
             next: AtomicU64::new(1),
             ops: Mutex::new(HashMap::new()),
             idle: Condvar::new(),
             queue,
+            limit: limit.max(1),
         }
+    }
+
+    /// Registers one operation (under the lock, so close() cannot miss one accepted late, and
+    /// admission cannot overshoot): `BC_ERR_CLOSED` once closing, `BC_ERR_WOULD_BLOCK` when
+    /// `limit` operations are in flight.
+    fn admit(&self) -> Result<(u64, oneshot::Receiver<bc_status>), bc_error> {
+        let mut ops = self.lock();
+        self.check_open()?;
+        if ops.len() >= self.limit {
+            return Err(bc_error::new(
+                bc_status::BC_ERR_WOULD_BLOCK,
+                &format!(
+                    "the in-flight window of {} operations is full (max.in.flight): \
+                     the operation was not started; retry after a completion",
+                    self.limit
+                ),
+            ));
+        }
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = oneshot::channel();
+        ops.insert(id, Some(tx));
+        Ok((id, rx))
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Option<oneshot::Sender<bc_status>>>> {
@@ -101,15 +129,7 @@ impl Pending {
                 "the cancel token was already cancelled; the operation was not started",
             ));
         }
-        let (id, cancel) = {
-            let mut ops = self.lock();
-            // Checked under the lock, so close() cannot miss an operation accepted late.
-            self.check_open()?;
-            let id = self.next.fetch_add(1, Ordering::Relaxed);
-            let (tx, rx) = oneshot::channel();
-            ops.insert(id, Some(tx));
-            (id, rx)
-        };
+        let (id, cancel) = self.admit()?;
         let me = self.clone();
         runtime().spawn(async move {
             // The operation runs as its own task so a panic in it becomes an error here
@@ -162,14 +182,7 @@ impl Pending {
         if crate::transport::runtime::on_runtime_thread() {
             return Err(bc_error::from(BrokerError::WouldDeadlock));
         }
-        let (id, cancel) = {
-            let mut ops = self.lock();
-            self.check_open()?;
-            let id = self.next.fetch_add(1, Ordering::Relaxed);
-            let (tx, rx) = oneshot::channel();
-            ops.insert(id, Some(tx));
-            (id, rx)
-        };
+        let (id, cancel) = self.admit()?;
         let outcome = runtime().block_on(async move {
             tokio::select! {
                 biased;

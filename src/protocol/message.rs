@@ -147,6 +147,51 @@ impl Message {
     pub fn set_wait_store_ok(&mut self, wait: bool) {
         self.set_property(keys::WAIT, wait.to_string());
     }
+
+    /// Sets a user property, refusing the names the system reserves
+    /// ([`crate::protocol::properties::RESERVED`], as Java's `putUserProperty`) and pairs that
+    /// would not survive the encoding.
+    pub fn put_user_property(&mut self, name: &str, value: &str) -> Result<()> {
+        crate::protocol::properties::validate_user_property(name, value)?;
+        self.set_property(name, value);
+        Ok(())
+    }
+
+    /// Marks a transaction half message (`TRAN_MSG=true`), committed or rolled back later by
+    /// END_TRANSACTION or the broker's check.
+    pub fn set_transactional(&mut self) {
+        self.set_property(keys::TRAN_MSG, "true");
+    }
+
+    /// True for a transaction half message.
+    pub fn is_transactional(&self) -> bool {
+        self.property(keys::TRAN_MSG)
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    }
+
+    /// Delivers the message `ms` milliseconds after it is stored (`TIMER_DELAY_MS`, 5.x
+    /// timer-wheel brokers; a 4.x broker ignores it and delivers at once).
+    pub fn set_delay_time_ms(&mut self, ms: i64) {
+        self.set_property(keys::TIMER_DELAY_MS, ms.to_string());
+    }
+
+    /// Delivers the message at `epoch_ms` (`TIMER_DELIVER_MS`, 5.x timer-wheel brokers; a 4.x
+    /// broker ignores it).
+    pub fn set_deliver_time_ms(&mut self, epoch_ms: i64) {
+        self.set_property(keys::TIMER_DELIVER_MS, epoch_ms.to_string());
+    }
+
+    /// True when any form of delayed delivery is set (level, delay or delivery time).
+    pub fn is_delayed(&self) -> bool {
+        [
+            keys::DELAY,
+            keys::TIMER_DELAY_SEC,
+            keys::TIMER_DELAY_MS,
+            keys::TIMER_DELIVER_MS,
+        ]
+        .iter()
+        .any(|k| self.property(k).is_some())
+    }
 }
 
 /// Java `Boolean.parseBoolean` of `WAIT`, defaulting to `true` when absent.

@@ -102,6 +102,89 @@ pub mod keys {
     pub const DLQ_ORIGIN_MESSAGE_ID: &str = "DLQ_ORIGIN_MESSAGE_ID";
 }
 
+/// Property names an application may not set as user properties: Java's
+/// `MessageConst.STRING_HASH_SET` (which `Message.putUserProperty` refuses), plus those the
+/// broker acts on that the Java set leaves out (`TIMER_DELAY_MS`, the transaction and inner-batch
+/// bookkeeping). Setting one by hand changes what the broker does with the message (`UNIQ_KEY`
+/// replaces the message id, `TRAN_MSG` makes a half message, `DELAY` delays it): the ones an
+/// application may mean have setters of their own.
+pub const RESERVED: &[&str] = &[
+    keys::TRACE_ON,
+    keys::MSG_REGION,
+    keys::KEYS,
+    keys::TAGS,
+    keys::WAIT,
+    keys::DELAY,
+    keys::RETRY_TOPIC,
+    keys::REAL_TOPIC,
+    keys::REAL_QID,
+    keys::TRAN_MSG,
+    keys::PGROUP,
+    keys::MIN_OFFSET,
+    keys::MAX_OFFSET,
+    keys::BUYER_ID,
+    keys::ORIGIN_MESSAGE_ID,
+    "TRANSFER_FLAG",
+    "CORRECTION_FLAG",
+    "MQ2_FLAG",
+    keys::RECONSUME_TIME,
+    keys::UNIQ_KEY,
+    keys::MAX_RECONSUME_TIMES,
+    "CONSUME_START_TIME",
+    keys::POP_CK,
+    "POP_CK_OFFSET",
+    keys::FIRST_POP_TIME,
+    keys::TRAN_PREPARED_QUEUE_OFFSET,
+    "DUP_INFO",
+    "EXTEND_UNIQ_INFO",
+    keys::INSTANCE_ID,
+    keys::CORRELATION_ID,
+    keys::REPLY_TO_CLIENT,
+    keys::TTL,
+    keys::ARRIVE_TIME,
+    "PUSH_REPLY_TIME",
+    keys::CLUSTER,
+    keys::MSG_TYPE,
+    "INNER_MULTI_QUEUE_OFFSET",
+    keys::TIMER_DELAY_SEC,
+    keys::TIMER_DELIVER_MS,
+    "TIMER_ENQUEUE_MS",
+    "TIMER_DEQUEUE_MS",
+    "TIMER_ROLL_TIMES",
+    "TIMER_OUT_MS",
+    "TIMER_DEL_UNIQKEY",
+    "TIMER_DELAY_LEVEL",
+    "__BORNHOST",
+    "BORN_TIMESTAMP",
+    // Beyond Java's set: the broker acts on these too.
+    keys::TIMER_DELAY_MS,
+    keys::TRANSACTION_ID,
+    keys::TRANSACTION_CHECK_TIMES,
+    keys::INNER_NUM,
+    keys::INNER_BASE,
+];
+
+/// Names starting with this are transient: the broker never stores them (Java
+/// `MessageConst.PROPERTY_TRANSIENT_PREFIX`); reserved as well.
+pub const TRANSIENT_PREFIX: &str = "__RMQ.TRANSIENT.";
+
+/// True for a name an application may not set as a user property ([`RESERVED`], or
+/// [`TRANSIENT_PREFIX`]).
+pub fn is_reserved(name: &str) -> bool {
+    name.starts_with(TRANSIENT_PREFIX) || RESERVED.contains(&name)
+}
+
+/// [`validate_property`] for a user property: also refuses the [`RESERVED`] names.
+pub fn validate_user_property(name: &str, value: &str) -> Result<()> {
+    if is_reserved(name) {
+        return Err(ProtocolError::InvalidProperty(format!(
+            "property name {name:?} is reserved for the system (the broker acts on it); \
+             use the message's own setter where there is one"
+        )));
+    }
+    validate_property(name, value)
+}
+
 /// A message's properties, in insertion order.
 ///
 /// Backed by a `Vec` rather than a map: messages carry a handful of properties, a linear scan is
@@ -382,6 +465,30 @@ mod tests {
         assert_eq!(a, b);
         assert_ne!(a, c);
         assert_ne!(a, Properties::new());
+    }
+
+    #[test]
+    fn reserved_names_are_refused_as_user_properties() {
+        for name in [
+            "UNIQ_KEY",
+            "TRAN_MSG",
+            "DELAY",
+            "KEYS",
+            "TAGS",
+            "WAIT",
+            "TIMER_DELAY_MS",
+        ] {
+            assert!(is_reserved(name), "{name}");
+            assert!(validate_user_property(name, "1").is_err(), "{name}");
+        }
+        assert!(is_reserved("__RMQ.TRANSIENT.TOPIC_SYS_FLAG"));
+        assert!(!is_reserved("order_id"));
+        assert!(
+            !is_reserved("uniq_key"),
+            "names are case-sensitive, as in Java"
+        );
+        assert!(validate_user_property("order_id", "42").is_ok());
+        assert!(validate_user_property("order_id", "").is_err());
     }
 
     #[test]

@@ -281,6 +281,65 @@ static void run_bad_values(void) {
         bc_message_free(pm);
     }
 
+    /* Reserved property names change what the broker does (UNIQ_KEY replaces the message id,
+     * TRAN_MSG makes a half message that never commits, DELAY delays it): refused as user
+     * properties, as the Java client's putUserProperty refuses them. */
+    static const char *reserved[] = {"UNIQ_KEY", "TRAN_MSG", "DELAY", "KEYS", "TAGS", "WAIT",
+                                     "PGROUP", "TIMER_DELAY_MS", "TIMER_DELIVER_MS",
+                                     "__RMQ.TRANSIENT.X"};
+    for (size_t i = 0; i < sizeof reserved / sizeof reserved[0]; i++) {
+        bc_message *pm = message("T", "x", 1);
+        err = NULL;
+        ASSERT_MSG(bc_message_set_property(pm, reserved[i], "3", &err) == BC_ERR_INVALID_ARG,
+                   "reserved property %s accepted", reserved[i]);
+        ASSERT(err != NULL && strstr(bc_error_message(err), "reserved") != NULL);
+        printf("  reserved property %-22s -> %s\n", reserved[i], bc_error_message(err));
+        bc_error_free(err);
+        bc_message_free(pm);
+    }
+    {
+        bc_message *pm = message("T", "x", 1);
+        ASSERT(bc_message_set_property(pm, "order_id", "42", NULL) == BC_OK);
+        ASSERT(bc_message_set_property(pm, "uniq_key", "names are case-sensitive", NULL) == BC_OK);
+        bc_message_free(pm);
+    }
+
+    /* Batches refuse transactional and delayed entries: the broker checks only the batch
+     * header, so such an entry would be stored as a plain message, visible at once. */
+    for (int kind = 0; kind < 4; kind++) {
+        bc_message *plain = message("T", "a", 1);
+        bc_message *odd = message("T", "b", 1);
+        const char *what = "";
+        switch (kind) {
+        case 0: ASSERT(bc_message_set_transactional(odd, NULL) == BC_OK); what = "batch with a transactional message"; break;
+        case 1: ASSERT(bc_message_set_delay_level(odd, 3, NULL) == BC_OK); what = "batch with a delay level"; break;
+        case 2: ASSERT(bc_message_set_delay_time_ms(odd, 5000, NULL) == BC_OK); what = "batch with a delay time"; break;
+        default: ASSERT(bc_message_set_deliver_time_ms(odd, 4102444800000, NULL) == BC_OK); what = "batch with a delivery time"; break;
+        }
+        const bc_message *batch[2] = {plain, odd};
+        bc_send_result *r = NULL;
+        err = NULL;
+        ASSERT_MSG(bc_client_send_batch(c, "G", 0, batch, 2, &r, &err) == BC_ERR_INVALID_ARG, "%s", what);
+        ASSERT(r == NULL && err != NULL && strlen(bc_error_message(err)) > 0);
+        printf("  %-40s -> %s\n", what, bc_error_message(err));
+        bc_error_free(err);
+        err = NULL;
+        ASSERT(bc_client_send_batch_async(c, "G", 0, batch, 2, count_send_cb, NULL, &err) == BC_ERR_INVALID_ARG);
+        bc_error_free(err);
+        err = NULL;
+        ASSERT(bc_client_send_batch_oneway(c, "G", 0, batch, 2, &err) == BC_ERR_INVALID_ARG);
+        bc_error_free(err);
+        bc_message_free(plain);
+        bc_message_free(odd);
+    }
+    {
+        bc_message *pm = message("T", "x", 1);
+        ASSERT(bc_message_set_delay_time_ms(pm, 0, NULL) == BC_ERR_INVALID_ARG);
+        ASSERT(bc_message_set_deliver_time_ms(pm, -1, NULL) == BC_ERR_INVALID_ARG);
+        ASSERT(bc_message_set_wait_store(pm, false, NULL) == BC_OK);
+        bc_message_free(pm);
+    }
+
     /* Config: unknown key, bad numbers, a value out of range. */
     static const char *bad_config[][2] = {{"no.such.key", "1"}, {"request.timeout.ms", "abc"},
                                           {"request.timeout.ms", "-5"}, {"max.frame.bytes", "12abc"},
