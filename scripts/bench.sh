@@ -50,13 +50,23 @@ LINES=$OUT/lines-$STAMP.jsonl
 # it checks that every program still runs, its figures mean nothing.
 if [ "$MODE" = smoke ]; then PROFILE=debug; PROFILE_FLAG=(); else PROFILE=release; PROFILE_FLAG=(--release); fi
 LIB=$ROOT/target/$PROFILE
+# Our own programs (the library, the Rust, C, Go and Python bench programs, the mock broker):
+# a failed build fails the run, in smoke mode too. Only peers may be skipped (loudly, below).
+own_build_failed() {
+    say "ERROR: the build of our own $1 failed${2:+ (see $2)}: the run fails"
+    [ -n "${2:-}" ] && tail -40 "$2" >&2
+    exit 1
+}
 say "building the library, the Rust bench and the mock broker ($PROFILE)"
-cargo build -q "${PROFILE_FLAG[@]}" --lib --example bench
-cargo build -q "${PROFILE_FLAG[@]}" --features mock,fault-proxy --example mock_broker
+cargo build -q "${PROFILE_FLAG[@]}" --lib --example bench || own_build_failed "library and Rust bench"
+cargo build -q "${PROFILE_FLAG[@]}" --features mock,fault-proxy --example mock_broker ||
+    own_build_failed "mock broker"
 CC=${CC:-gcc}
 say "building the C bench over target/$PROFILE/libbrokerclient.so"
 $CC -O2 -Wall -Wextra -Iinclude bench/c/bench.c -o "$OUT/bench_c" \
-    -L"$LIB" -lbrokerclient -Wl,-rpath,"$LIB" -lpthread
+    -L"$LIB" -lbrokerclient -Wl,-rpath,"$LIB" -lpthread || own_build_failed "C bench (bench/c)"
+# The image's Go (Debian's golang-go is too old), as scripts/go-tests.sh finds it.
+if [ -x /usr/local/go/bin/go ]; then PATH=$PATH:/usr/local/go/bin; fi
 
 declare -A SKIP=()
 ALL_CLIENTS="pingpong-floor brokerclient-rust brokerclient-c brokerclient-go brokerclient-python go-official java-official cpp-official rust-official"
@@ -74,7 +84,7 @@ for c in $ALL_CLIENTS; do
     esac
 done
 for c in "${!SKIP[@]}"; do say "WARNING: $c skipped: ${SKIP[$c]}"; done
-build_peer() { # build_peer NAME SCRIPT: a failed peer build skips its rows, loudly
+build_peer() { # build_peer NAME SCRIPT: a failed build of a peer (an official client) skips its rows, loudly
     if ! "$2" >"$OUT/build-$1.log" 2>&1; then
         SKIP[$1]="its build failed (target/bench/build-$1.log)"
         say "WARNING: $1 skipped: ${SKIP[$1]}"
@@ -90,24 +100,30 @@ build_rustpeer() {
         CARGO_TARGET_DIR="$ROOT/bench/peers/rust-client/target" cargo build --release --locked &&
         cp target/release/rust-official "$OUT/rust-official")
 }
+build_own() { # build_own NAME SCRIPT: one of our own programs; a failed build fails the run
+    say "building $1"
+    "$2" >"$OUT/build-$1.log" 2>&1 || own_build_failed "$1" "target/bench/build-$1.log"
+}
 build_gobinding() {
     local tags=()
     [ "$PROFILE" = release ] && tags=(-tags brokerclient_release)
     (cd bench/go && go build "${tags[@]}" -o "$OUT/brokerclient-go" .)
 }
-say "building the peers"
+# Python has no build: the bench program must compile and the binding import and load the
+# library, else every cell of the row would only fail later.
+build_pybench() {
+    python3 -c 'import sys; compile(open(sys.argv[1]).read(), sys.argv[1], "exec")' bench/python/bench.py &&
+        BROKERCLIENT_LIB=$LIB/libbrokerclient.so python3 -c \
+            'import sys; sys.path.insert(0, "bindings/python"); import brokerclient; from brokerclient._lib import lib; print(lib)'
+}
 wanted() { case " $CLIENTS " in *" $1 "*) return 0 ;; esac; return 1; }
+if wanted brokerclient-go; then build_own brokerclient-go build_gobinding; fi
+if wanted brokerclient-python; then build_own brokerclient-python build_pybench; fi
+say "building the peers"
 wanted go-official && build_peer go-official build_go
 wanted java-official && build_peer java-official build_java
 wanted cpp-official && build_peer cpp-official build_cpp
 wanted rust-official && build_peer rust-official build_rustpeer
-if ! wanted brokerclient-go; then
-    :
-elif [ -f bindings/go/go.mod ]; then
-    build_peer brokerclient-go build_gobinding
-else
-    SKIP[brokerclient-go]="slot: bindings/go (the Go binding, issue 7) is not in this tree yet"
-fi
 
 # ---- brokers ----
 MOCK_PID=""
