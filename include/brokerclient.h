@@ -69,7 +69,9 @@ enum bc_status
    */
   BC_ERR_WOULD_DEADLOCK = -9,
   /**
-   * The process forked since the library started: the library is unusable in the child.
+   * The handle was created before `fork()` (in the parent): it is unusable in the child, whose
+   * process has none of its library threads. Free it (that returns at once) and create new
+   * objects in the child: they work.
    */
   BC_ERR_FORKED = -10,
   /**

@@ -6,7 +6,7 @@
 
 use tokio::sync::watch;
 
-use super::boundary::{arg, call, call_or, out};
+use super::boundary::{call, call_or, free_object, new_object, object, optional_object, Object};
 use super::error::bc_error;
 use super::status::bc_status;
 
@@ -14,6 +14,15 @@ use super::status::bc_status;
 /// trigger with `bc_cancel_token_cancel`, release with `bc_cancel_token_free`. Opaque.
 pub struct bc_cancel_token {
     tx: watch::Sender<bool>,
+    born: u64,
+}
+
+impl Object for bc_cancel_token {
+    const NAME: &'static str = "token";
+
+    fn born(&self) -> Option<u64> {
+        Some(self.born)
+    }
 }
 
 impl bc_cancel_token {
@@ -39,10 +48,10 @@ impl CancelSignal {
     }
 }
 
-/// The token of a `_with_cancel` call: NULL means none.
-pub(crate) fn token_arg(token: *const bc_cancel_token) -> Option<CancelSignal> {
-    // SAFETY: NULL or a live token per the contract, read during the call only.
-    unsafe { token.as_ref() }.map(bc_cancel_token::signal)
+/// The token of a `_with_cancel` call: NULL means none; one inherited through fork is
+/// refused (`BC_ERR_FORKED`).
+pub(crate) fn token_arg(token: *const bc_cancel_token) -> Result<Option<CancelSignal>, bc_error> {
+    Ok(optional_object(token)?.map(bc_cancel_token::signal))
 }
 
 /// Creates a token, not cancelled.
@@ -57,11 +66,8 @@ pub extern "C" fn bc_cancel_token_new(
 ) -> bc_status {
     call(err_out, || {
         let (tx, _) = watch::channel(false);
-        let raw = Box::into_raw(Box::new(bc_cancel_token { tx }));
-        out(out_token, "out_token", raw).inspect_err(|_| {
-            // SAFETY: just made, not handed out.
-            drop(unsafe { Box::from_raw(raw) });
-        })
+        let born = crate::fork::generation();
+        new_object(out_token, "out_token", bc_cancel_token { tx, born })
     })
 }
 
@@ -75,7 +81,7 @@ pub extern "C" fn bc_cancel_token_new(
 #[no_mangle]
 pub extern "C" fn bc_cancel_token_cancel(token: *const bc_cancel_token) {
     call_or((), || {
-        if let Ok(t) = arg(token, "token") {
+        if let Ok(t) = object(token) {
             t.tx.send_replace(true);
         }
     })
@@ -86,7 +92,7 @@ pub extern "C" fn bc_cancel_token_cancel(token: *const bc_cancel_token) {
 /// Thread-safety: any thread.
 #[no_mangle]
 pub extern "C" fn bc_cancel_token_is_cancelled(token: *const bc_cancel_token) -> bool {
-    call_or(false, || arg(token, "token").is_ok_and(|t| *t.tx.borrow()))
+    call_or(false, || object(token).is_ok_and(|t| *t.tx.borrow()))
 }
 
 /// Frees the token. It does **not** cancel anything: operations it was attached to run on
@@ -95,10 +101,7 @@ pub extern "C" fn bc_cancel_token_is_cancelled(token: *const bc_cancel_token) ->
 /// Thread-safety: any thread, once, when no other thread uses the token.
 #[no_mangle]
 pub extern "C" fn bc_cancel_token_free(token: *mut bc_cancel_token) {
-    if !token.is_null() {
-        // SAFETY: from bc_cancel_token_new, freed once.
-        drop(unsafe { Box::from_raw(token) });
-    }
+    free_object(token, drop)
 }
 
 #[cfg(test)]
@@ -112,18 +115,18 @@ mod tests {
             bc_cancel_token_new(&mut t, std::ptr::null_mut()),
             bc_status::BC_OK
         );
-        let before = token_arg(t).unwrap();
+        let before = token_arg(t).unwrap().unwrap();
         assert!(!bc_cancel_token_is_cancelled(t));
         bc_cancel_token_cancel(t);
         bc_cancel_token_cancel(t);
         assert!(bc_cancel_token_is_cancelled(t));
         assert!(before.is_cancelled());
-        assert!(token_arg(t).unwrap().is_cancelled());
+        assert!(token_arg(t).unwrap().unwrap().is_cancelled());
         bc_cancel_token_free(t);
 
         let mut t = std::ptr::null_mut();
         bc_cancel_token_new(&mut t, std::ptr::null_mut());
-        let s = token_arg(t).unwrap();
+        let s = token_arg(t).unwrap().unwrap();
         bc_cancel_token_free(t);
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_time()
@@ -135,7 +138,7 @@ mod tests {
                 .is_ok()
         });
         assert!(!fired, "a freed token never cancels");
-        assert!(token_arg(std::ptr::null()).is_none());
+        assert!(token_arg(std::ptr::null()).unwrap().is_none());
         bc_cancel_token_cancel(std::ptr::null());
         bc_cancel_token_free(std::ptr::null_mut());
         assert_eq!(

@@ -10,7 +10,9 @@ use std::ffi::{c_char, c_void, CStr, CString};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use super::boundary::{arg, call, out, str_arg};
+use super::boundary::{
+    arg, call, free_object, new_object, object, optional_object, out, str_arg, Object,
+};
 use super::config::bc_config;
 use super::config::or_default;
 use super::error::bc_error;
@@ -110,6 +112,15 @@ pub(crate) struct ClientHandle {
 /// A client of one broker or name server. Opaque.
 pub struct bc_client {
     inner: Arc<ClientHandle>,
+    born: u64,
+}
+
+impl Object for bc_client {
+    const NAME: &'static str = "client";
+
+    fn born(&self) -> Option<u64> {
+        Some(self.born)
+    }
 }
 
 impl super::ops::Handle for bc_client {
@@ -122,7 +133,7 @@ impl super::ops::Handle for bc_client {
 }
 
 fn client_arg<'a>(c: *const bc_client) -> Result<&'a Arc<ClientHandle>, bc_error> {
-    let h = &arg(c, "client")?.inner;
+    let h = &object(c)?.inner;
     h.pending.check_open()?;
     Ok(h)
 }
@@ -190,19 +201,19 @@ pub extern "C" fn bc_client_new(
         check_addr(addr)?;
         let cfg = or_default(config)?.client;
         let limit = cfg.transport.max_in_flight;
-        // SAFETY: NULL or a live queue.
-        let queue = unsafe { queue.as_ref() }.map(|q| q.inner.clone());
-        let raw = Box::into_raw(Box::new(bc_client {
-            inner: Arc::new(ClientHandle {
-                client: AsyncBrokerClient::new(addr, cfg),
-                pending: Arc::new(Pending::new(queue, limit)),
-                tx_check: Mutex::new(None),
-            }),
-        }));
-        out(out_client, "out_client", raw).inspect_err(|_| {
-            // SAFETY: just made, not handed out.
-            drop(unsafe { Box::from_raw(raw) });
-        })
+        let queue = optional_object(queue)?.map(|q| q.inner.clone());
+        new_object(
+            out_client,
+            "out_client",
+            bc_client {
+                inner: Arc::new(ClientHandle {
+                    client: AsyncBrokerClient::new(addr, cfg),
+                    pending: Arc::new(Pending::new(queue, limit)),
+                    tx_check: Mutex::new(None),
+                }),
+                born: crate::fork::generation(),
+            },
+        )
     })
 }
 
@@ -218,7 +229,7 @@ pub extern "C" fn bc_client_close(
     err_out: *mut *mut bc_error,
 ) -> bc_status {
     call(err_out, || {
-        let h = &arg(client, "client")?.inner;
+        let h = &object(client)?.inner;
         if crate::transport::runtime::on_runtime_thread() {
             return Err(bc_error::from(BrokerError::WouldDeadlock));
         }
@@ -236,23 +247,22 @@ pub extern "C" fn bc_client_close(
 /// ignored.
 #[no_mangle]
 pub extern "C" fn bc_client_free(client: *mut bc_client) {
-    if client.is_null() {
-        return;
-    }
-    // SAFETY: from bc_client_new, freed once.
-    let boxed = unsafe { Box::from_raw(client) };
-    let finish = move || {
-        boxed.inner.pending.close(Duration::ZERO);
-        boxed.inner.client.disconnect();
-        // Releases the transaction-check user data (now, or when a running check returns).
-        let registration = set_transaction_check(&boxed.inner, None);
-        drop(registration);
-    };
-    if crate::transport::runtime::on_runtime_thread() {
-        std::thread::spawn(finish);
-    } else {
-        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(finish));
-    }
+    free_object(client, |boxed| {
+        let finish = move || {
+            boxed.inner.pending.close(Duration::ZERO);
+            boxed.inner.client.disconnect();
+            // Releases the transaction-check user data (now, or when a running check returns).
+            let registration = set_transaction_check(&boxed.inner, None);
+            drop(registration);
+        };
+        if crate::transport::runtime::on_runtime_thread() {
+            std::thread::spawn(move || {
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(finish));
+            });
+        } else {
+            finish();
+        }
+    })
 }
 
 /// Connects now (operations also connect on demand). Errors: `BC_ERR_CONNECTION`,
@@ -292,7 +302,7 @@ pub extern "C" fn bc_client_connect_async(
 #[no_mangle]
 pub extern "C" fn bc_client_disconnect(client: *const bc_client) {
     super::boundary::call_or((), || {
-        if let Ok(c) = arg(client, "client") {
+        if let Ok(c) = object(client) {
             c.inner.client.disconnect();
         }
     })
@@ -302,7 +312,7 @@ pub extern "C" fn bc_client_disconnect(client: *const bc_client) {
 #[no_mangle]
 pub extern "C" fn bc_client_is_connected(client: *const bc_client) -> bool {
     super::boundary::call_or(false, || {
-        arg(client, "client").is_ok_and(|c| c.inner.client.is_connected())
+        object(client).is_ok_and(|c| c.inner.client.is_connected())
     })
 }
 
@@ -1392,7 +1402,7 @@ pub extern "C" fn bc_client_send_async_with_cancel(
         h.pending.start_with_cancel(
             async move { c.send(&group, queue_id, &msg).await },
             move |r| deliver_send(cb, ud, r),
-            super::cancel::token_arg(cancel),
+            super::cancel::token_arg(cancel)?,
         )
     })
 }
@@ -1437,7 +1447,7 @@ pub extern "C" fn bc_client_pull_async_with_cancel(
         h.pending.start_with_cancel(
             async move { c.pull(&req).await },
             move |r| deliver_pull(cb, ud, r),
-            super::cancel::token_arg(cancel),
+            super::cancel::token_arg(cancel)?,
         )
     })
 }

@@ -4,7 +4,9 @@ use std::collections::BTreeMap;
 use std::ffi::c_char;
 use std::time::Duration;
 
-use super::boundary::{call, out, str_arg};
+use super::boundary::{
+    call, free_object, new_object, object_mut, optional_object, str_arg, Object,
+};
 use super::error::bc_error;
 use super::status::bc_status;
 use crate::manager::ManagerConfig;
@@ -38,6 +40,10 @@ use crate::transport::{Credentials, TlsConfig};
 /// | `tls.insecure` | false | `true`: accept any certificate (logs a warning at each connect) |
 pub struct bc_config {
     values: BTreeMap<String, String>,
+}
+
+impl Object for bc_config {
+    const NAME: &'static str = "config";
 }
 
 const KEYS: &[&str] = &[
@@ -213,8 +219,7 @@ impl bc_config {
 
 /// The configuration a NULL `bc_config` stands for, or the checked settings of `cfg`.
 pub(crate) fn or_default(cfg: *const bc_config) -> Result<ManagerConfig, bc_error> {
-    // SAFETY: NULL or a live config per the contract.
-    unsafe { cfg.as_ref() }.map_or_else(|| Ok(ManagerConfig::default()), bc_config::manager_config)
+    optional_object(cfg)?.map_or_else(|| Ok(ManagerConfig::default()), bc_config::manager_config)
 }
 
 /// Creates an empty configuration (every key at its default).
@@ -228,13 +233,8 @@ pub extern "C" fn bc_config_new(
     err_out: *mut *mut bc_error,
 ) -> bc_status {
     call(err_out, || {
-        let raw = Box::into_raw(Box::new(bc_config {
-            values: BTreeMap::new(),
-        }));
-        out(out_config, "out_config", raw).inspect_err(|_| {
-            // SAFETY: just made, not handed out.
-            drop(unsafe { Box::from_raw(raw) });
-        })
+        let values = BTreeMap::new();
+        new_object(out_config, "out_config", bc_config { values })
     })
 }
 
@@ -250,9 +250,7 @@ pub extern "C" fn bc_config_set(
     err_out: *mut *mut bc_error,
 ) -> bc_status {
     call(err_out, || {
-        // SAFETY: NULL or a live config owned by the caller.
-        let cfg =
-            unsafe { config.as_mut() }.ok_or_else(|| bc_error::invalid_arg("`config` is NULL"))?;
+        let cfg = object_mut(config)?;
         let key = str_arg(key, "key")?;
         let value = str_arg(value, "value")?;
         if !KEYS.contains(&key) {
@@ -271,10 +269,7 @@ pub extern "C" fn bc_config_set(
 /// Thread-safety: once, when no other thread uses it.
 #[no_mangle]
 pub extern "C" fn bc_config_free(config: *mut bc_config) {
-    if !config.is_null() {
-        // SAFETY: from bc_config_new, freed once.
-        drop(unsafe { Box::from_raw(config) });
-    }
+    free_object(config, drop)
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use crate::error::BrokerError;
 
 /// Details of a failure: status, message, the broker's response code and remark, the broker
 /// address, and whether retrying can help. Opaque; read it with the `bc_error_*` functions.
+#[derive(Debug)]
 pub struct bc_error {
     pub(crate) status: bc_status,
     message: CString,

@@ -5,7 +5,7 @@
 use std::ffi::{c_char, CString};
 use std::time::Duration;
 
-use super::boundary::{arg, call, call_or, out, str_arg};
+use super::boundary::{call, call_or, free_object, new_object, object, str_arg, Object};
 use super::error::bc_error;
 use super::status::bc_status;
 use crate::faultproxy::{FaultMode, FaultProxy};
@@ -40,6 +40,15 @@ pub enum bc_fault_mode {
 pub struct bc_fault_proxy {
     proxy: FaultProxy,
     addr: CString,
+    born: u64,
+}
+
+impl Object for bc_fault_proxy {
+    const NAME: &'static str = "proxy";
+
+    fn born(&self) -> Option<u64> {
+        Some(self.born)
+    }
 }
 
 fn mode_from(mode: i32, param: u64) -> Result<FaultMode, bc_error> {
@@ -103,8 +112,8 @@ pub extern "C" fn bc_fault_proxy_new(
             )
         })?;
         let addr = CString::new(proxy.addr().to_string()).unwrap_or_default();
-        let raw = Box::into_raw(Box::new(bc_fault_proxy { proxy, addr }));
-        out(out_proxy, "out_proxy", raw)
+        let born = crate::fork::generation();
+        new_object(out_proxy, "out_proxy", bc_fault_proxy { proxy, addr, born })
     })
 }
 
@@ -122,7 +131,7 @@ pub extern "C" fn bc_fault_proxy_set_mode(
     err_out: *mut *mut bc_error,
 ) -> bc_status {
     call(err_out, || {
-        let p = arg(proxy, "proxy")?;
+        let p = object(proxy)?;
         p.proxy.set_mode(mode_from(mode, param)?);
         Ok(())
     })
@@ -135,7 +144,7 @@ pub extern "C" fn bc_fault_proxy_set_mode(
 #[no_mangle]
 pub extern "C" fn bc_fault_proxy_addr(proxy: *const bc_fault_proxy) -> *const c_char {
     call_or(std::ptr::null(), || {
-        arg(proxy, "proxy").map_or(std::ptr::null(), |p| p.addr.as_ptr())
+        object(proxy).map_or(std::ptr::null(), |p| p.addr.as_ptr())
     })
 }
 
@@ -146,10 +155,5 @@ pub extern "C" fn bc_fault_proxy_addr(proxy: *const bc_fault_proxy) -> *const c_
 /// thread, when no other call on `proxy` runs.
 #[no_mangle]
 pub extern "C" fn bc_fault_proxy_free(proxy: *mut bc_fault_proxy) {
-    call_or((), || {
-        if !proxy.is_null() {
-            // SAFETY: made by bc_fault_proxy_new and freed once per the contract.
-            drop(unsafe { Box::from_raw(proxy) });
-        }
-    })
+    free_object(proxy, drop)
 }

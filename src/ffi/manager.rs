@@ -13,7 +13,9 @@ use std::ffi::{c_char, c_void, CString};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::boundary::{arg, call, call_or, out, str_arg};
+use super::boundary::{
+    call, call_or, free_object, new_object, object, optional_object, out, str_arg, Object,
+};
 use super::cancel::{bc_cancel_token, token_arg};
 use super::client::{
     batch_arg, bc_done_cb, bc_int64_cb, bc_json_cb, bc_pull_cb, bc_send_cb, callback, deliver_done,
@@ -53,6 +55,15 @@ pub(crate) struct ManagerHandle {
 /// A manager of many brokers. Opaque.
 pub struct bc_manager {
     inner: Arc<ManagerHandle>,
+    born: u64,
+}
+
+impl Object for bc_manager {
+    const NAME: &'static str = "manager";
+
+    fn born(&self) -> Option<u64> {
+        Some(self.born)
+    }
 }
 
 impl super::ops::Handle for bc_manager {
@@ -65,7 +76,7 @@ impl super::ops::Handle for bc_manager {
 }
 
 fn manager_arg<'a>(m: *const bc_manager) -> Result<&'a Arc<ManagerHandle>, bc_error> {
-    let h = &arg(m, "manager")?.inner;
+    let h = &object(m)?.inner;
     h.pending.check_open()?;
     Ok(h)
 }
@@ -79,8 +90,7 @@ fn new_handle(
     queue: *const bc_queue,
     out_manager: *mut *mut bc_manager,
 ) -> Result<(), bc_error> {
-    // SAFETY: NULL or a live queue.
-    let queue = unsafe { queue.as_ref() }.map(|q| q.inner.clone());
+    let queue = optional_object(queue)?.map(|q| q.inner.clone());
     // Admission: what one broker's pool can hold (its window times its connections), so a
     // burst at one broker is refused when submitted rather than failing later.
     let cfg = manager.config();
@@ -89,16 +99,17 @@ fn new_handle(
         .transport
         .max_in_flight
         .saturating_mul(cfg.connection_pool_size.max(1));
-    let raw = Box::into_raw(Box::new(bc_manager {
-        inner: Arc::new(ManagerHandle {
-            manager,
-            pending: Arc::new(Pending::new(queue, limit)),
-        }),
-    }));
-    out(out_manager, "out_manager", raw).inspect_err(|_| {
-        // SAFETY: just made, not handed out.
-        drop(unsafe { Box::from_raw(raw) });
-    })
+    new_object(
+        out_manager,
+        "out_manager",
+        bc_manager {
+            inner: Arc::new(ManagerHandle {
+                manager,
+                pending: Arc::new(Pending::new(queue, limit)),
+            }),
+            born: crate::fork::generation(),
+        },
+    )
 }
 
 /// Creates a manager with no brokers (add them with `bc_manager_add_broker`). `config` may be
@@ -207,7 +218,7 @@ pub extern "C" fn bc_manager_close(
     err_out: *mut *mut bc_error,
 ) -> bc_status {
     call(err_out, || {
-        let h = &arg(manager, "manager")?.inner;
+        let h = &object(manager)?.inner;
         if on_runtime_thread() {
             return Err(bc_error::from(BrokerError::WouldDeadlock));
         }
@@ -227,22 +238,19 @@ pub extern "C" fn bc_manager_close(
 /// Thread-safety: once, as the last call on the manager.
 #[no_mangle]
 pub extern "C" fn bc_manager_free(manager: *mut bc_manager) {
-    if manager.is_null() {
-        return;
-    }
-    // SAFETY: from bc_manager_new*, freed once.
-    let boxed = unsafe { Box::from_raw(manager) };
-    let finish = move || {
-        boxed.inner.pending.close(Duration::ZERO);
-        let _ = block_on(boxed.inner.manager.shutdown(Duration::ZERO));
-    };
-    if on_runtime_thread() {
-        std::thread::spawn(move || {
-            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(finish));
-        });
-    } else {
-        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(finish));
-    }
+    free_object(manager, |boxed| {
+        let finish = move || {
+            boxed.inner.pending.close(Duration::ZERO);
+            let _ = block_on(boxed.inner.manager.shutdown(Duration::ZERO));
+        };
+        if on_runtime_thread() {
+            std::thread::spawn(move || {
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(finish));
+            });
+        } else {
+            finish();
+        }
+    })
 }
 
 /// Adds a broker by address (`"host:port"`) or, for a manager with name servers, by broker
@@ -445,7 +453,7 @@ pub extern "C" fn bc_manager_send_async_with_cancel(
         h.pending.start_with_cancel(
             async move { m.send(&group, &msg).await },
             move |r| deliver_send(cb, ud, r),
-            token_arg(cancel),
+            token_arg(cancel)?,
         )
     })
 }
@@ -634,7 +642,7 @@ pub extern "C" fn bc_manager_pull_async_with_cancel(
         h.pending.start_with_cancel(
             async move { m.pull(&broker, &req).await },
             move |r| deliver_pull(cb, ud, r),
-            token_arg(cancel),
+            token_arg(cancel)?,
         )
     })
 }

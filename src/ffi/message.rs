@@ -4,7 +4,9 @@ use std::ffi::c_char;
 
 use bytes::Bytes;
 
-use super::boundary::{arg, bytes_arg, call, out, str_arg};
+use super::boundary::{
+    bytes_arg, call, free_object, new_object, object, object_mut, str_arg, Object,
+};
 use super::error::bc_error;
 use super::status::bc_status;
 use crate::protocol::message::Message;
@@ -16,9 +18,12 @@ pub struct bc_message {
     pub(crate) msg: Message,
 }
 
+impl Object for bc_message {
+    const NAME: &'static str = "message";
+}
+
 fn message_mut<'a>(m: *mut bc_message) -> Result<&'a mut bc_message, bc_error> {
-    // SAFETY: NULL or a live message owned by the caller, not used concurrently.
-    unsafe { m.as_mut() }.ok_or_else(|| bc_error::invalid_arg("`message` is NULL"))
+    object_mut(m)
 }
 
 /// Creates a message for `topic` with a copy of `body_len` bytes at `body`.
@@ -36,13 +41,8 @@ pub extern "C" fn bc_message_new(
     call(err_out, || {
         let topic = str_arg(topic, "topic")?;
         let body = bytes_arg(body, body_len, "body")?;
-        let raw = Box::into_raw(Box::new(bc_message {
-            msg: Message::new(topic, Bytes::copy_from_slice(body)),
-        }));
-        out(out_message, "out_message", raw).inspect_err(|_| {
-            // SAFETY: just made, not handed out.
-            drop(unsafe { Box::from_raw(raw) });
-        })
+        let msg = Message::new(topic, Bytes::copy_from_slice(body));
+        new_object(out_message, "out_message", bc_message { msg })
     })
 }
 
@@ -222,12 +222,9 @@ pub extern "C" fn bc_message_set_wait_store(
 /// Frees a message; NULL is ignored. Sends in progress do not need it.
 #[no_mangle]
 pub extern "C" fn bc_message_free(message: *mut bc_message) {
-    if !message.is_null() {
-        // SAFETY: from bc_message_new, freed once.
-        drop(unsafe { Box::from_raw(message) });
-    }
+    free_object(message, drop)
 }
 
 pub(crate) fn message_arg<'a>(m: *const bc_message) -> Result<&'a Message, bc_error> {
-    arg(m, "message").map(|m| &m.msg)
+    object(m).map(|m| &m.msg)
 }

@@ -5,6 +5,8 @@
 //! out-parameters are written only on success; input strings are copied before return.
 
 #![allow(non_camel_case_types)]
+// The C ABI is where `unsafe` belongs (the crate denies it elsewhere).
+#![allow(unsafe_code)]
 // `extern "C"` functions take raw pointers from C by design; marking them `unsafe fn` tells
 // C callers nothing. Each dereference carries its own SAFETY comment instead (as rustls-ffi).
 #![allow(clippy::not_unsafe_ptr_arg_deref)]

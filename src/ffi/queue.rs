@@ -10,7 +10,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
-use super::boundary::{arg, call, call_or, out};
+use super::boundary::{call, call_or, free_object, new_object, object, Object};
 use super::error::bc_error;
 use super::status::bc_status;
 
@@ -146,6 +146,15 @@ impl Queue {
 /// wait on `bc_queue_fd` (or `bc_queue_wait`) and run callbacks with `bc_queue_dispatch`.
 pub struct bc_queue {
     pub(crate) inner: Arc<Queue>,
+    born: u64,
+}
+
+impl Object for bc_queue {
+    const NAME: &'static str = "queue";
+
+    fn born(&self) -> Option<u64> {
+        Some(self.born)
+    }
 }
 
 /// Creates a completion queue.
@@ -161,11 +170,11 @@ pub extern "C" fn bc_queue_new(
     call(err_out, || {
         let q = Queue::new()
             .map_err(|e| bc_error::new(bc_status::BC_ERR_FATAL, &format!("eventfd: {e}")))?;
-        let raw = Box::into_raw(Box::new(bc_queue { inner: Arc::new(q) }));
-        out(out_queue, "out_queue", raw).inspect_err(|_| {
-            // SAFETY: `raw` was just made and not handed out.
-            drop(unsafe { Box::from_raw(raw) });
-        })
+        let queue = bc_queue {
+            inner: Arc::new(q),
+            born: crate::fork::generation(),
+        };
+        new_object(out_queue, "out_queue", queue)
     })
 }
 
@@ -176,7 +185,7 @@ pub extern "C" fn bc_queue_new(
 /// Ownership: owned by the queue; valid until `bc_queue_free`. Thread-safety: any thread.
 #[no_mangle]
 pub extern "C" fn bc_queue_fd(queue: *const bc_queue) -> i32 {
-    call_or(-1, || match arg(queue, "queue") {
+    call_or(-1, || match object(queue) {
         Ok(q) => q.inner.fd.as_raw_fd(),
         Err(_) => -1,
     })
@@ -189,7 +198,7 @@ pub extern "C" fn bc_queue_fd(queue: *const bc_queue) -> i32 {
 /// Thread-safety: any thread; run it from one thread at a time to keep callbacks serial.
 #[no_mangle]
 pub extern "C" fn bc_queue_dispatch(queue: *const bc_queue, max: usize) -> usize {
-    call_or(0, || match arg(queue, "queue") {
+    call_or(0, || match object(queue) {
         Ok(q) => q.inner.clone().dispatch(max),
         Err(_) => 0,
     })
@@ -202,7 +211,7 @@ pub extern "C" fn bc_queue_dispatch(queue: *const bc_queue, max: usize) -> usize
 /// Thread-safety: any thread.
 #[no_mangle]
 pub extern "C" fn bc_queue_wait(queue: *const bc_queue, timeout_ms: i32) -> usize {
-    call_or(0, || match arg(queue, "queue") {
+    call_or(0, || match object(queue) {
         Ok(q) => {
             let t = if timeout_ms < 0 {
                 Duration::from_secs(u32::MAX as u64)
@@ -221,7 +230,7 @@ pub extern "C" fn bc_queue_wait(queue: *const bc_queue, timeout_ms: i32) -> usiz
 #[no_mangle]
 pub extern "C" fn bc_queue_wakeup(queue: *const bc_queue) {
     call_or((), || {
-        if let Ok(q) = arg(queue, "queue") {
+        if let Ok(q) = object(queue) {
             q.inner.wakeup();
         }
     })
@@ -232,7 +241,7 @@ pub extern "C" fn bc_queue_wakeup(queue: *const bc_queue) {
 /// Thread-safety: any thread.
 #[no_mangle]
 pub extern "C" fn bc_queue_len(queue: *const bc_queue) -> usize {
-    call_or(0, || arg(queue, "queue").map_or(0, |q| q.inner.len()))
+    call_or(0, || object(queue).map_or(0, |q| q.inner.len()))
 }
 
 /// Sets (or clears, with `cb` NULL) a callback run on the completing library thread each
@@ -248,7 +257,7 @@ pub extern "C" fn bc_queue_set_wakeup(
     err_out: *mut *mut bc_error,
 ) -> bc_status {
     call(err_out, || {
-        let q = arg(queue, "queue")?;
+        let q = object(queue)?;
         *q.inner.wakeup.lock().unwrap_or_else(|e| e.into_inner()) = cb.map(|cb| Wakeup {
             cb,
             user_data: user_data as usize,
@@ -265,12 +274,7 @@ pub extern "C" fn bc_queue_set_wakeup(
 /// Thread-safety: any thread, once, not concurrently with `bc_queue_dispatch`.
 #[no_mangle]
 pub extern "C" fn bc_queue_free(queue: *mut bc_queue) {
-    call_or((), || {
-        if queue.is_null() {
-            return;
-        }
-        // SAFETY: a non-NULL `queue` came from `bc_queue_new` and is freed once.
-        let q = unsafe { Box::from_raw(queue) };
+    free_object(queue, |q| {
         {
             // Under the lock, so no push can land between the flag and the final drain.
             let _items = q.inner.lock();

@@ -3,7 +3,7 @@
 
 use std::ffi::{c_char, CString};
 
-use super::boundary::{arg, call, call_or};
+use super::boundary::{arg, call, call_or, free_object, Object};
 use super::error::bc_error;
 use super::status::bc_status;
 use crate::client::{PullResult, PullStatus, SendResult, SendStatus};
@@ -21,6 +21,10 @@ pub struct bc_send_result {
     transaction_id: CString,
     queue_id: i32,
     queue_offset: i64,
+}
+
+impl Object for bc_send_result {
+    const NAME: &'static str = "result";
 }
 
 impl From<&SendResult> for bc_send_result {
@@ -91,10 +95,7 @@ pub extern "C" fn bc_send_result_queue_offset(r: *const bc_send_result) -> i64 {
 /// result a callback receives.
 #[no_mangle]
 pub extern "C" fn bc_send_result_free(r: *mut bc_send_result) {
-    if !r.is_null() {
-        // SAFETY: from a blocking send, freed once.
-        drop(unsafe { Box::from_raw(r) });
-    }
+    free_object(r, drop)
 }
 
 /// One pulled message, as pointers into its `bc_batch`, valid until `bc_batch_free`.
@@ -142,6 +143,10 @@ pub struct bc_batch {
     min_offset: i64,
     max_offset: i64,
     messages: Vec<Pulled>,
+}
+
+impl Object for bc_batch {
+    const NAME: &'static str = "batch";
 }
 
 impl From<PullResult> for bc_batch {
@@ -290,8 +295,5 @@ pub extern "C" fn bc_batch_property(
 /// Frees a batch and every view into it; NULL is ignored.
 #[no_mangle]
 pub extern "C" fn bc_batch_free(b: *mut bc_batch) {
-    if !b.is_null() {
-        // SAFETY: from a pull, freed once.
-        drop(unsafe { Box::from_raw(b) });
-    }
+    free_object(b, drop)
 }

@@ -31,7 +31,9 @@ pub enum bc_status {
     BC_ERR_CLOSED = -8,
     /// A blocking call was made from a library thread, where it would deadlock.
     BC_ERR_WOULD_DEADLOCK = -9,
-    /// The process forked since the library started: the library is unusable in the child.
+    /// The handle was created before `fork()` (in the parent): it is unusable in the child, whose
+    /// process has none of its library threads. Free it (that returns at once) and create new
+    /// objects in the child: they work.
     BC_ERR_FORKED = -10,
     /// A bug in the library was caught at the C boundary; the object is now unusable.
     BC_ERR_FATAL = -11,
@@ -87,7 +89,7 @@ impl bc_status {
                 "BC_ERR_WOULD_DEADLOCK\0",
                 "blocking call from a library thread\0",
             ),
-            -10 => ("BC_ERR_FORKED\0", "used after fork\0"),
+            -10 => ("BC_ERR_FORKED\0", "object inherited through fork\0"),
             -11 => ("BC_ERR_FATAL\0", "fatal internal error\0"),
             -12 => ("BC_ERR_BUFFER_TOO_SMALL\0", "buffer too small\0"),
             100 => (

@@ -12,6 +12,8 @@ use std::hash::{BuildHasher, RandomState};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::OnceLock;
+
+use crate::fork::PerProcess;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::protocol::error::{ProtocolError, Result};
@@ -130,7 +132,11 @@ impl UniqueIdGenerator {
     }
 }
 
-static GLOBAL_GENERATOR: OnceLock<UniqueIdGenerator> = OnceLock::new();
+/// One generator per process: a forked child gets its own (its pid and a fresh random value),
+/// else parent and child would hand out the same ids.
+static GLOBAL_GENERATOR: PerProcess<UniqueIdGenerator> = PerProcess::new();
+/// The producer host's address, once the transport knows it (kept across forks: same host).
+static GLOBAL_IP: OnceLock<IpAddr> = OnceLock::new();
 
 /// Sets the IP of the process-wide generator behind [`unique_id`]. Returns `false` (and changes
 /// nothing) when the generator already exists, i.e. after the first id was made or a previous
@@ -140,10 +146,14 @@ static GLOBAL_GENERATOR: OnceLock<UniqueIdGenerator> = OnceLock::new();
 /// call this with the local address of its first broker connection, which is the address the
 /// broker sees as born host.
 pub fn init_unique_id_ip(ip: IpAddr) -> bool {
+    if GLOBAL_GENERATOR.get().is_some() {
+        return false;
+    }
+    let _ = GLOBAL_IP.set(ip);
     let mut installed = false;
     GLOBAL_GENERATOR.get_or_init(|| {
         installed = true;
-        UniqueIdGenerator::new(ip)
+        UniqueIdGenerator::new(*GLOBAL_IP.get().unwrap_or(&ip))
     });
     installed
 }
@@ -155,7 +165,14 @@ pub fn init_unique_id_ip(ip: IpAddr) -> bool {
 /// producer host.
 pub fn unique_id() -> String {
     GLOBAL_GENERATOR
-        .get_or_init(|| UniqueIdGenerator::new(IpAddr::V4(Ipv4Addr::LOCALHOST)))
+        .get_or_init(|| {
+            UniqueIdGenerator::new(
+                GLOBAL_IP
+                    .get()
+                    .copied()
+                    .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+            )
+        })
         .next_id()
 }
 

@@ -1,19 +1,20 @@
-//! The library's own tokio runtime, started lazily once per process, so that nothing
-//! requires the caller to run one; and the guard that keeps blocking calls off it.
+//! The library's own tokio runtime, started lazily once per process (and again in a forked
+//! child, whose copy of the parent's runtime has no threads: see [`crate::fork`]), so that
+//! nothing requires the caller to run one; and the guard that keeps blocking calls off it.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use once_cell::sync::OnceCell;
 use tokio::runtime::{Builder, Handle, Runtime};
 
 use crate::error::{BrokerError, Result};
+use crate::fork::PerProcess;
 
-static RUNTIME: OnceCell<Runtime> = OnceCell::new();
+static RUNTIME: PerProcess<Runtime> = PerProcess::new();
 static WORKER_THREADS: AtomicUsize = AtomicUsize::new(0);
 
-/// Sets the worker count of the library runtime. Effective only before its first use;
-/// returns false afterwards. Default: `BC_WORKER_THREADS`, else 2 (reader and writer tasks
+/// Sets the worker count of the library runtime. Effective only before its first use in this
+/// process (a forked child starts its own); returns false afterwards. Default: `BC_WORKER_THREADS`, else 2 (reader and writer tasks
 /// are light; more threads mostly add wake-up hops).
 pub fn set_worker_threads(n: usize) -> bool {
     if RUNTIME.get().is_some() || n == 0 {
@@ -34,7 +35,7 @@ fn worker_threads() -> usize {
     }
 }
 
-/// The library runtime (built on first call).
+/// The library runtime (built on first call in this process).
 pub fn runtime() -> &'static Runtime {
     RUNTIME.get_or_init(|| {
         Builder::new_multi_thread()
@@ -50,6 +51,8 @@ pub fn runtime() -> &'static Runtime {
 /// Writing to a socket the peer reset raises SIGPIPE, whose default action kills the whole
 /// process: a C host that never asked for that must not die because a broker went away. With
 /// the signal blocked on our threads the write fails with EPIPE instead (as librdkafka does).
+/// (Socket writes also pass `MSG_NOSIGNAL`, see `socket.rs`; this covers every other write.)
+#[allow(unsafe_code)]
 fn block_sigpipe() {
     // SAFETY: plain signal-mask calls on the current thread with valid, initialised sets.
     unsafe {

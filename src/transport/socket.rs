@@ -112,6 +112,7 @@ impl<S: AsTcp + AsyncWrite + Unpin> AsyncWrite for NoSigPipe<S> {
 }
 
 #[cfg(test)]
+#[allow(unsafe_code)] // resets the test thread's SIGPIPE disposition and mask
 mod tests {
     use super::*;
     use tokio::io::AsyncWriteExt;

@@ -1111,32 +1111,109 @@ static void test_queue_wakeup_interrupts_wait(void) {
 }
 
 
-/* In a forked child every fallible call refuses with BC_ERR_FORKED (the runtime's threads did
- * not survive the fork), instead of hanging. */
-static void test_fork_child_refused(void) {
-    bc_config *cfg = NULL;
-    ASSERT(bc_config_new(&cfg, NULL) == BC_OK); /* the parent has used the library */
-    bc_config_free(cfg);
+/* fork: the pre-fork worker pattern. Objects inherited from the parent (its runtime threads
+ * stayed there) refuse every call with BC_ERR_FORKED and free at once, even with async sends
+ * in flight (free used to wait for them forever); the child creates its own objects, which
+ * run on a fresh runtime: a connect and an async send that times out prove its threads. The
+ * child runs under alarm(), so a hang shows as SIGALRM instead of a stuck test. */
+static int fork_child(bc_client *inherited, bc_queue *inherited_q, bc_cancel_token *inherited_t) {
+    alarm(60);
+    int bad = 0;
+#define CHILD_CHECK(cond)                                                        \
+    do {                                                                         \
+        if (!(cond)) {                                                           \
+            fprintf(stderr, "fork child: check failed: %s (line %d)\n", #cond, __LINE__); \
+            bad = 1;                                                             \
+        }                                                                        \
+    } while (0)
+    /* Inherited objects: fail fast, typed. */
+    bc_message *m = NULL;
+    CHILD_CHECK(bc_message_new("BrokerClientTestApiC", (const uint8_t *)"x", 1, &m, NULL) == BC_OK);
+    bc_error *err = NULL;
+    bc_send_result *res = SENTINEL;
+    CHILD_CHECK(bc_client_send(inherited, "g", 0, m, &res, &err) == BC_ERR_FORKED && res == SENTINEL);
+    CHILD_CHECK(err != NULL && bc_error_code(err) == BC_ERR_FORKED && bc_error_is_fatal(err) &&
+                strstr(bc_error_message(err), "fork") != NULL);
+    bc_error_free(err);
+    CHILD_CHECK(bc_client_send_async(inherited, "g", 0, m, never_send_cb, NULL, NULL) == BC_ERR_FORKED);
+    CHILD_CHECK(bc_client_close(inherited, 1000, NULL) == BC_ERR_FORKED);
+    CHILD_CHECK(!bc_client_is_connected(inherited));
+    CHILD_CHECK(bc_queue_dispatch(inherited_q, 0) == 0 && bc_queue_fd(inherited_q) == -1);
+    bc_cancel_token *t2 = NULL;
+    CHILD_CHECK(bc_cancel_token_new(&t2, NULL) == BC_OK);
+    /* ...and free at once although the parent had sends in flight on it. */
+    bc_client_free(inherited);
+    bc_queue_free(inherited_q);
+    bc_cancel_token_free(inherited_t);
+
+    /* New objects work: a queue, a client on the child's own runtime. */
+    struct silent_server srv;
+    silent_server_open(&srv);
+    bc_queue *q = NULL;
+    CHILD_CHECK(bc_queue_new(&q, NULL) == BC_OK && q != NULL);
+    bc_client *c = new_client(srv.addr, q, "300");
+    CHILD_CHECK(bc_client_connect(c, NULL) == BC_OK);
+    struct waiter w;
+    waiter_init(&w);
+    struct rec r;
+    rec_init(&r, &w);
+    CHILD_CHECK(bc_client_send_async(c, "g", 0, m, send_cb, &r, NULL) == BC_OK);
+    CHILD_CHECK(pump_until(q, &w, 1, 30000));
+    CHILD_CHECK(r.calls == 1 && r.status == BC_ERR_TIMEOUT);
+    bc_client_free(c);
+    bc_queue_free(q);
+    bc_cancel_token_free(t2);
+    waiter_destroy(&w);
+    silent_server_close(&srv);
+    bc_message_free(m);
+#undef CHILD_CHECK
+    return bad;
+}
+
+static void test_fork_pre_fork_workers(void) {
+    /* The parent: a client with async sends in flight to a server that never answers. */
+    struct silent_server srv;
+    silent_server_open(&srv);
+    bc_client *c = new_client(srv.addr, NULL, "60000");
+    ASSERT(bc_client_connect(c, NULL) == BC_OK);
+    bc_message *m = new_message("BrokerClientTestApiC", "in flight across fork");
+    enum { SENDS = 8 };
+    struct waiter w;
+    waiter_init(&w);
+    struct rec recs[SENDS];
+    for (int i = 0; i < SENDS; i++) {
+        rec_init(&recs[i], &w);
+        ASSERT(bc_client_send_async(c, "g", 0, m, send_cb, &recs[i], NULL) == BC_OK);
+    }
+    bc_queue *q = NULL;
+    ASSERT(bc_queue_new(&q, NULL) == BC_OK);
+    bc_cancel_token *t = NULL;
+    ASSERT(bc_cancel_token_new(&t, NULL) == BC_OK);
     fflush(NULL);
     pid_t pid = fork();
     ASSERT(pid >= 0);
     if (pid == 0) {
-        bc_error *err = NULL;
-        bc_client *c = SENTINEL;
-        int ok = bc_client_new(DEAD_ADDR, NULL, NULL, &c, &err) == BC_ERR_FORKED && c == SENTINEL &&
-                 err != NULL && bc_error_code(err) == BC_ERR_FORKED && bc_error_is_fatal(err);
-        bc_error_free(err);
-        cfg = NULL;
-        ok = ok && bc_config_new(&cfg, NULL) == BC_ERR_FORKED && cfg == NULL;
-        /* Leave through exec, not exit: the child's copy of the runtime lost its threads, and
-         * a leak checker (valgrind follows forks) would report their memory as lost. */
-        if (ok) execl("/bin/true", "true", (char *)NULL);
+        int bad = fork_child(c, q, t);
+        /* Leave through exec, not exit: the child's copy of the parent's runtime has no
+         * threads, and a leak checker (valgrind follows forks) would report its memory. */
+        if (!bad) execl("/bin/true", "true", (char *)NULL);
         execl("/bin/false", "false", (char *)NULL);
         _exit(3);
     }
     int status = 0;
     ASSERT(waitpid(pid, &status, 0) == pid);
+    if (WIFSIGNALED(status)) fprintf(stderr, "fork child killed by signal %d (14 = SIGALRM: a hang)\n", WTERMSIG(status));
     ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    /* The parent's objects are untouched by the child: its sends are still in flight. */
+    ASSERT(waiter_count(&w) == 0);
+    bc_client_free(c); /* cancels them, each exactly once */
+    ASSERT(waiter_wait(&w, SENDS, 30000));
+    for (int i = 0; i < SENDS; i++) ASSERT(recs[i].calls == 1 && recs[i].status == BC_ERR_CANCELLED);
+    waiter_destroy(&w);
+    bc_queue_free(q);
+    bc_cancel_token_free(t);
+    bc_message_free(m);
+    silent_server_close(&srv);
 }
 
 /* The fd invariant with partial dispatches: while completions wait the fd stays readable;
@@ -1447,7 +1524,7 @@ int main(int argc, char **argv) {
         {"queue_fd_invariant", test_queue_fd_invariant},
         {"blocking_from_many_threads", test_blocking_from_many_threads},
         {"close_with_blocking_call_in_flight", test_close_with_blocking_call_in_flight},
-        {"fork_child_refused", test_fork_child_refused},
+        {"fork_pre_fork_workers", test_fork_pre_fork_workers},
         {"no_sigpipe_async", test_no_sigpipe_async},
         {"no_sigpipe_blocking", test_no_sigpipe_blocking},
         {"no_sigpipe_oneway", test_no_sigpipe_oneway},
