@@ -18,7 +18,13 @@ use brokerclient::{AsyncBrokerClient, BrokerClient, BrokerError};
 use common::{broker_addr, unique_name};
 
 /// Requests that must not time out in a test: any failure comes from the fault, not this.
-const LONG: Duration = Duration::from_secs(30);
+const LONG: Duration = Duration::from_secs(60);
+/// "Promptly": well below [`LONG`], so a request the fault did not fail (it would end at its
+/// deadline) is told apart, with seconds of slack for a busy 2-core machine.
+const PROMPT: Duration = Duration::from_secs(10);
+/// How late past its deadline a call may return (scheduling on a busy machine); a call its
+/// deadline did not end would never return against a blackhole.
+const OVERSHOOT: Duration = Duration::from_secs(5);
 
 fn client_via(proxy: &FaultProxy, timeout: Duration) -> BrokerClient {
     let config = ClientConfig {
@@ -158,10 +164,7 @@ fn blackholed_broker_every_call_sync_and_async_returns_by_its_deadline() {
          deadline: worst overshoot {worst:?}",
         overshoots.len()
     );
-    assert!(
-        worst < Duration::from_millis(300),
-        "worst overshoot {worst:?}"
-    );
+    assert!(worst < OVERSHOOT, "worst overshoot {worst:?}");
     assert_eq!(
         client.as_async().in_flight(),
         0,
@@ -248,7 +251,10 @@ fn assert_all_fail_promptly(
         n + 1,
         results[0].as_ref().unwrap_err()
     );
-    assert!(took < Duration::from_millis(500), "{label}: {took:?}");
+    assert!(
+        took < PROMPT,
+        "{label}: {took:?} (requests time out at {LONG:?})"
+    );
     assert_eq!(
         client.as_async().in_flight(),
         0,
@@ -320,7 +326,8 @@ fn wrong_opaque_answer_is_dropped_and_its_request_times_out_cleanly() {
     let took = t.elapsed();
     assert!(matches!(r, Err(BrokerError::Timeout { .. })), "{r:?}");
     println!("fault figure: wrong opaque: typed timeout after {took:?} (deadline {timeout:?})");
-    assert!(took < timeout + Duration::from_millis(300), "{took:?}");
+    assert!(took >= timeout, "before its deadline: {took:?}");
+    assert!(took < timeout + OVERSHOOT, "{took:?}");
     assert_eq!(client.as_async().in_flight(), 0, "leaked in-flight entry");
     assert!(proxy.stats().faults >= 1);
     proxy.set_mode(FaultMode::Pass);

@@ -23,8 +23,10 @@ const SENDERS: usize = 4;
 /// After `start-broker a` reports the broker ready, every sender must have sent again within
 /// this (the broker is registered with the name server by then; the client only has to notice).
 const RECOVERY_BOUND: Duration = Duration::from_secs(10);
-/// Process CPU while the broker is down, as a share of one core, with 4 senders retrying.
-const OUTAGE_CPU_BOUND: f64 = 0.25;
+/// Process CPU while the broker is down, as a share of one core, with 4 senders retrying every
+/// [`RETRY_PAUSE`]: a figure (10-30% seen, more on a busy machine), asserted only against a
+/// bound that proves nothing spins. One thread retrying without a pause would use a whole core.
+const OUTAGE_CPU_BOUND: f64 = 0.90;
 /// How long a sender waits after a failed send before the next: the application's retry
 /// pace, not synchronisation.
 const RETRY_PAUSE: Duration = Duration::from_millis(20);
@@ -197,7 +199,7 @@ fn broker_sigkill_and_restart_loses_no_acknowledged_send() {
          (stored {} in all, {} stored without an acknowledgement); {outage_errors} typed \
          errors during the outage; broker down {:?}; every sender sending again {recovery:?} \
          after the broker was back (bound {RECOVERY_BOUND:?}); process CPU while down {:.1}% \
-         of one core (bound {:.0}%)",
+         of one core (bound {:.0}%: not spinning)",
         acked.len(),
         found_acked,
         found.len(),
@@ -211,5 +213,9 @@ fn broker_sigkill_and_restart_loses_no_acknowledged_send() {
         outage_errors > 0,
         "no send failed: was the broker really down?"
     );
-    assert!(outage_cpu < OUTAGE_CPU_BOUND, "CPU while down {outage_cpu}");
+    assert!(
+        outage_cpu < OUTAGE_CPU_BOUND,
+        "a thread spins while the broker is down: process CPU {:.1}% of one core",
+        outage_cpu * 100.0
+    );
 }
