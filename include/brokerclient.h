@@ -451,7 +451,8 @@ bc_status bc_client_new(const char *addr,
  * Closes the client: new operations fail with `BC_ERR_CLOSED`; operations in flight may
  * finish for up to `timeout_ms`, then are cancelled (their callbacks get
  * `BC_ERR_CANCELLED`); returns once every accepted operation has completed (in queue mode:
- * been queued). Closing twice is harmless. Blocking: from a library thread it returns
+ * been queued). `timeout_ms` 0 or negative: no grace, operations in flight are cancelled at
+ * once. Closing twice is harmless. Blocking: from a library thread it returns
  * `BC_ERR_WOULD_DEADLOCK`.
  */
 bc_status bc_client_close(struct bc_client *client, int32_t timeout_ms, struct bc_error **err_out);
@@ -492,9 +493,14 @@ bool bc_client_is_connected(const struct bc_client *client);
 
 /**
  * Sends `message` to queue `queue_id` (negative: the broker picks) and waits until it is
- * stored. The message is copied; `*out_result` is the caller's (free with
- * `bc_send_result_free`). Errors: `BC_ERR_INVALID_ARG` (bad topic, empty or oversize body…,
- * nothing sent), `BC_ERR_CONNECTION`, `BC_ERR_TIMEOUT`, `BC_ERR_BROKER_*`, `BC_ERR_CLOSED`.
+ * stored. The message is copied.
+ *
+ * Ownership: `out_result` must not be NULL (else `BC_ERR_INVALID_ARG`, nothing sent);
+ * `*out_result` is the caller's, free it with `bc_send_result_free`. Thread-safety: any thread
+ * but a library thread (`BC_ERR_WOULD_DEADLOCK`). Errors: `BC_ERR_INVALID_ARG` (bad topic,
+ * empty or oversize body, reserved property…, nothing sent), `BC_ERR_WOULD_BLOCK`
+ * (`max.in.flight` operations in flight, nothing sent), `BC_ERR_CONNECTION`, `BC_ERR_TIMEOUT`,
+ * `BC_ERR_BROKER_*`, `BC_ERR_CLOSED`.
  */
 bc_status bc_client_send(const struct bc_client *client,
                          const char *producer_group,
@@ -618,8 +624,12 @@ bc_status bc_client_pull_async(const struct bc_client *client,
                                struct bc_error **err_out);
 
 /**
- * The next offset to be written in a queue (exclusive maximum). Errors: transport and
- * broker errors, `BC_ERR_INVALID_ARG`, `BC_ERR_CLOSED`.
+ * The next offset to be written in a queue (exclusive maximum). For a topic or queue the
+ * broker does not have, the broker answers 0 and so does this call (`BC_OK`): look the topic
+ * up first (`bc_client_get_route_info`) where that matters.
+ *
+ * Ownership: `out_value` must not be NULL. Errors: transport and broker errors,
+ * `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK`, `BC_ERR_CLOSED`.
  */
 bc_status bc_client_get_max_offset(const struct bc_client *client,
                                    const char *topic,
@@ -823,7 +833,11 @@ bc_status bc_client_unregister_async(const struct bc_client *client,
 /**
  * Ends a transaction's half message: `state` 1 commit, 2 rollback, 0 unknown (the broker
  * will check later). `msg_id`, `offset_msg_id`, `queue_offset` and `transaction_id` are
- * what the half message's send returned. Oneway: completes once written.
+ * what the half message's send returned. `transaction_id` may be NULL: it is then left out of
+ * the request and the broker finds the half message by `offset_msg_id` and `queue_offset`
+ * alone (it only logs the id). Oneway: completes once written.
+ *
+ * Errors: `BC_ERR_INVALID_ARG` (NULL ids or group, `state` not 0/1/2), transport errors.
  */
 bc_status bc_client_end_transaction(const struct bc_client *client,
                                     const char *producer_group,
@@ -1345,7 +1359,7 @@ bc_status bc_manager_start_async(const struct bc_manager *manager,
  * `BC_ERR_CANCELLED`); then the manager shuts down, letting requests still in flight (from
  * blocking calls on other threads) finish for up to `timeout_ms` again before closing every
  * connection. Returns once every accepted async operation has completed (in queue mode: been
- * queued). Closing twice is harmless.
+ * queued). `timeout_ms` 0 or negative: no grace. Closing twice is harmless.
  *
  * Thread-safety: any thread; blocking: from a library thread (a callback in runtime mode) it
  * returns `BC_ERR_WOULD_DEADLOCK`. Errors: `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_DEADLOCK`.

@@ -874,6 +874,12 @@ fn search_by_timestamp_min_max_earliest_and_view_message() {
     let beyond = brokerclient::protocol::msgid::offset_msg_id(host, i64::MAX / 2);
     let err = client.view_message(&beyond).expect_err("no message there");
     assert!(err.response_code().is_some(), "{err:?}");
+    // A wrong id stays wrong: not a retriable (system) error.
+    assert!(!err.is_retriable(), "{err:?}");
+    assert!(
+        !matches!(err, BrokerError::System { .. }),
+        "{err:?} (the broker's SYSTEM_ERROR for a missing message is a plain response error)"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -303,6 +303,50 @@ fn a_burst_beyond_the_window_is_refused_at_submission() {
     drop(silent);
 }
 
+/// A body within `max.body.bytes` but over the frame limit (the broker's too) is refused
+/// before it is written, oneway too: the connection stays up and the next send succeeds at the
+/// first try (an oversize oneway used to return OK, then the broker closed the connection).
+#[test]
+fn an_oversize_frame_is_refused_and_the_connection_survives() {
+    let mut cfg = null_mut();
+    assert_eq!(bc_config_new(&mut cfg, null_mut()), bc_status::BC_OK);
+    let set = |k: &CStr, v: &CStr| {
+        assert_eq!(
+            bc_config_set(cfg, k.as_ptr(), v.as_ptr(), null_mut()),
+            bc_status::BC_OK
+        )
+    };
+    set(c"max.body.bytes", c"33554432");
+    let addr = CString::new(broker_addr()).unwrap();
+    let mut client = null_mut();
+    assert_eq!(
+        bc_client_new(addr.as_ptr(), cfg, null(), &mut client, null_mut()),
+        bc_status::BC_OK
+    );
+    bc_config_free(cfg);
+    let topic = unique_name("bc_ffi_oversize");
+    create_topic(client, &topic);
+    let big = new_message(&topic, &vec![1u8; 17 * 1024 * 1024]);
+    let mut err = null_mut();
+    let s = bc_client_send_oneway(client, c"g".as_ptr(), 0, big, &mut err);
+    assert_eq!(s, bc_status::BC_ERR_INVALID_ARG);
+    let text = unsafe { CStr::from_ptr(bc_error_message(err)) }.to_string_lossy();
+    assert!(text.contains("max.frame.bytes"), "{text}");
+    bc_error_free(err);
+    let small = new_message(&topic, b"after the oversize one");
+    let mut result = null_mut();
+    let mut err = null_mut();
+    let s = bc_client_send(client, c"g".as_ptr(), 0, small, &mut result, &mut err);
+    assert_eq!(s, bc_status::BC_OK, "{:?}", unsafe {
+        err.as_ref()
+            .map(|e| CStr::from_ptr(bc_error_message(e)).to_string_lossy())
+    });
+    bc_send_result_free(result);
+    bc_message_free(big);
+    bc_message_free(small);
+    bc_client_free(client);
+}
+
 #[test]
 fn free_with_requests_in_flight_calls_every_callback_before_returning() {
     let client = new_client(null());

@@ -503,7 +503,20 @@ impl AsyncBrokerClient {
                 &header,
                 Bytes::new(),
             )
-            .await?;
+            .await
+            .map_err(|e| match e {
+                // The broker answers SYSTEM_ERROR when no message starts at that commit-log
+                // offset ("can not find message by the offset"): a wrong id, which asking again
+                // will not fix, so not a retriable system error.
+                BrokerError::System { code, remark } if code == response::SYSTEM_ERROR => {
+                    BrokerError::Response {
+                        code,
+                        name: "SYSTEM_ERROR",
+                        remark,
+                    }
+                }
+                e => e,
+            })?;
         let mut body = resp.body.clone();
         decode_stored_message(&mut body, &DecodeOptions::default())
             .map_err(|e| protocol(self.addr(), e))

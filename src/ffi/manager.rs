@@ -207,7 +207,7 @@ pub extern "C" fn bc_manager_start_async(
 /// `BC_ERR_CANCELLED`); then the manager shuts down, letting requests still in flight (from
 /// blocking calls on other threads) finish for up to `timeout_ms` again before closing every
 /// connection. Returns once every accepted async operation has completed (in queue mode: been
-/// queued). Closing twice is harmless.
+/// queued). `timeout_ms` 0 or negative: no grace. Closing twice is harmless.
 ///
 /// Thread-safety: any thread; blocking: from a library thread (a callback in runtime mode) it
 /// returns `BC_ERR_WOULD_DEADLOCK`. Errors: `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_DEADLOCK`.

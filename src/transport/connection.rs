@@ -286,6 +286,17 @@ impl Connection {
         };
         encoded
             .map_err(|e| BrokerError::InvalidArgument(format!("request cannot be encoded: {e}")))?;
+        // The broker closes a connection whose frame exceeds its frame limit (16 MiB by
+        // default, like ours): refused here, the caller learns why and the connection lives on
+        // (a oneway send would otherwise "succeed" and break the next request).
+        let frame_len = head.len() + body.len();
+        if frame_len > cfg.max_frame_len {
+            return Err(BrokerError::InvalidArgument(format!(
+                "request frame of {frame_len} bytes exceeds max.frame.bytes ({}), the \
+                 broker's frame limit",
+                cfg.max_frame_len
+            )));
+        }
         Ok(head.freeze())
     }
 
