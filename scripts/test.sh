@@ -77,7 +77,7 @@ scripts/security-compat.sh secure 5.3.3
 step "benchmarks smoke (scripts/bench.sh --smoke: small counts, mock and real broker)"
 BC_NAMESRV_ADDR=127.0.0.1:9876 BC_BROKER_ADDR=127.0.0.1:10911 scripts/bench.sh --smoke
 
-step "manager tests (stop and restart broker-a)"
+step "manager tests (stop and restart broker-a; broker-b leaves the route and returns)"
 cargo test --features mock,fault-proxy --test manager -- --test-threads=1
 
 step "fault suite: broker-a killed (SIGKILL) and restarted under 4 senders"

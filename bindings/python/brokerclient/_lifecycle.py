@@ -3,9 +3,9 @@
 At exit every client and manager still open is closed with no grace period (operations in
 flight complete with ``BrokerCancelledError``), before the interpreter tears down the objects
 their callbacks would touch; so exit never waits on the network and no library thread calls
-into a finalising interpreter. In a forked child the library refuses every call
-(``BrokerForkedError``); the child must not free the parent's objects either, so they are
-dropped from the registry there.
+into a finalising interpreter. In a forked child the parent's objects refuse every call
+(``BrokerForkedError``) and are dropped from the registry there; objects the child creates
+work (the library gives the child its own runtime) and are the child's to close at its exit.
 """
 
 from __future__ import annotations
@@ -41,6 +41,8 @@ def on_exit_first(hook: Callable[[], None]) -> None:
 
 
 def in_forked_child() -> bool:
+    """True in a child forked after this module was loaded, until the fork handler below
+    ran (it makes the child the owner of what it creates from then on)."""
     return os.getpid() != _parent_pid
 
 
@@ -65,7 +67,11 @@ def _at_exit() -> None:
 
 
 def _after_fork_in_child() -> None:
+    global _parent_pid
     _live.clear()
+    # Inherited handles are freed by the library without being touched (it returns at once),
+    # so finalisers may run here as in any process.
+    _parent_pid = os.getpid()
 
 
 atexit.register(_at_exit)

@@ -22,7 +22,7 @@ import itertools
 import logging
 from contextlib import asynccontextmanager
 from ctypes import byref, c_void_p
-from typing import Any, AsyncIterator, Dict, Optional, Tuple
+from typing import Any, AsyncIterator, Dict, List, Optional, Tuple
 
 from . import _lifecycle, errors
 from ._lib import DONE_CB, INT64_CB, PULL_CB, SEND_CB, STR_CB, lib
@@ -122,12 +122,26 @@ class _LoopQueue:
         self.loop = loop
         self.users = 0
         self.inflight = 0
+        # Coroutines waiting for room after the library refused a submission (full window).
+        self.room_waiters: "List[asyncio.Future[None]]" = []
         self.fd = lib.bc_queue_fd(h)
         loop.add_reader(self.fd, self.dispatch)
 
     def dispatch(self) -> None:
         # 0 = everything queued now; the fd is re-armed (or readable again) when this returns.
-        lib.bc_queue_dispatch(self.h, 0)
+        if lib.bc_queue_dispatch(self.h, 0) and self.room_waiters:
+            # Completions freed places: every waiter tries again (a waiter of another client
+            # of this loop just waits once more).
+            waiters, self.room_waiters = self.room_waiters, []
+            for w in waiters:
+                if not w.done():
+                    w.set_result(None)
+
+    async def room(self) -> None:
+        """Waits for the next completions on this queue (after a refused submission)."""
+        w = self.loop.create_future()
+        self.room_waiters.append(w)
+        await w
 
     def queued(self) -> int:
         """Completions waiting in the library's queue (for tests)."""
@@ -142,6 +156,11 @@ class _LoopQueue:
         if not self.h:
             return
         _queues.pop(self.loop, None)
+        # Waiters for room submit again now (and are refused as closed).
+        waiters, self.room_waiters = self.room_waiters, []
+        for w in waiters:
+            if not w.done():
+                w.set_result(None)
         try:
             if not self.loop.is_closed():
                 self.loop.remove_reader(self.fd)
@@ -236,7 +255,20 @@ def _coroutine(name: str, base: type) -> Any:
 
     @functools.wraps(op)
     async def method(self: Any, *args: Any, **kwargs: Any) -> Any:
-        return await op(self, *args, **kwargs)
+        # Admission: the library refuses a submission beyond max.in.flight (WOULD_BLOCK). An
+        # awaiting coroutine is the natural back-pressure in asyncio, so it waits for
+        # completions and submits again (cancellable like any await). With nothing of its
+        # loop in flight no completion would come: then the refusal is raised.
+        while True:
+            try:
+                fut = op(self, *args, **kwargs)
+            except errors.BrokerBusyError as e:
+                q = self._queue
+                if e.status != errors.WOULD_BLOCK or q is None or q.inflight == 0:
+                    raise
+                await q.room()
+                continue
+            return await fut
 
     return method
 

@@ -128,7 +128,8 @@ class BrokerCancelledError(BrokerError):
 
 
 class BrokerForkedError(BrokerError):
-    """The object was created before ``fork()``; a child process must create its own."""
+    """The object was created before ``fork()``; a child process must create its own (new
+    objects work in the child)."""
 
 
 class BrokerFatalError(BrokerError):
@@ -148,6 +149,9 @@ _BY_STATUS = {
     BROKER_RESPONSE: BrokerResponseError,
     AUTHORIZATION: AuthorizationError,
     BROKER_BUSY: BrokerBusyError,
+    # The local in-flight window (max.in.flight) is full: refused at submission; retry after
+    # a completion, as after the broker's own SYSTEM_BUSY.
+    WOULD_BLOCK: BrokerBusyError,
     PULL: MessagePullError,
     OFFSET: OffsetError,
     BROKER_SYSTEM: BrokerSystemError,

@@ -126,7 +126,9 @@ def test_ten_thousand_sends_with_a_share_cancelled(topic: str, caplog: Any) -> N
             for i in range(n)
         ]
         await asyncio.sleep(0)  # one loop turn: every task submits its send
-        assert aio.pending_count() + sum(t.done() for t in tasks) >= n
+        # Admission: at most max.in.flight (4096) are accepted at once; the other coroutines
+        # wait for room and submit as completions arrive.
+        assert aio.pending_count() > 0
         cancelled = {i for i in range(0, n, 4) if tasks[i].cancel()}
         assert len(cancelled) > n // 5  # most of them were still in flight
         results = await asyncio.gather(*tasks, return_exceptions=True)

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from typing import Any
 
 import pytest
@@ -65,8 +66,13 @@ def test_interpreter_exit_with_operations_in_flight(topic: str, mode: str) -> No
     assert "Traceback" not in p.stderr and "Fatal" not in p.stderr, p.stderr
 
 
-def test_fork_child_gets_the_forked_error(client: bc.BrokerClient, topic: str) -> None:
-    client.sync_send_message("py_pg", b"before fork", bc.MessageQueue(topic, queue_id=0))
+def test_fork_child_refuses_inherited_clients_and_makes_new_ones(
+    client: bc.BrokerClient, topic: str
+) -> None:
+    """The pre-fork worker pattern: the inherited client raises BrokerForkedError, a client
+    made in the child works (its own runtime in the library)."""
+    mq = bc.MessageQueue(topic, queue_id=0)
+    client.sync_send_message("py_pg", b"before fork", mq)
     pid = os.fork()
     if pid == 0:  # child: report through the exit code only
         code = 10
@@ -78,14 +84,26 @@ def test_fork_child_gets_the_forked_error(client: bc.BrokerClient, topic: str) -
             code = 12
         if code == 0:
             try:
-                bc.BrokerClient(broker_addr())
+                with bc.BrokerClient(broker_addr(), timeout=10) as own:
+                    own.sync_send_message("py_pg", b"from the child", mq)
+                    code = 0 if _max_offset_reaches(own, topic, 2) else 14
+            except BaseException:
                 code = 13
-            except bc.BrokerForkedError:
-                pass
         os._exit(code)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
-    assert client.get_max_offset(topic, 0) == 1  # the parent is unaffected
+    assert _max_offset_reaches(client, topic, 2)  # the parent is unaffected, and sees it
+
+
+def _max_offset_reaches(c: bc.BrokerClient, topic: str, n: int) -> bool:
+    """The broker answers a send once it is in the commit log and builds the consume queue
+    right after: poll (bounded) until queue 0 holds ``n`` messages."""
+    deadline = time.monotonic() + 10
+    while c.get_max_offset(topic, 0) < n:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return c.get_max_offset(topic, 0) == n
 
 
 def test_logs_reach_python_logging_with_fields(caplog: Any) -> None:
