@@ -121,7 +121,7 @@ func (o *owner) run(ctx context.Context, cancellable bool, start starter) (outco
 	p := &pending{ch: make(chan outcome, 1)}
 	h := cgo.NewHandle(p)
 	pendingHandles.Add(1)
-	if err := o.local(func(e **C.bc_error) C.bc_status { return start(tok, C.uintptr_t(h), e) }); err != nil {
+	if err := o.submit(ctx, func(e **C.bc_error) C.bc_status { return start(tok, C.uintptr_t(h), e) }); err != nil {
 		h.Delete() // refused: the callback will never run
 		pendingHandles.Add(-1)
 		return outcome{}, err
@@ -147,6 +147,33 @@ func (o *owner) run(ctx context.Context, cancellable bool, start starter) (outco
 		return outcome{}, out.err
 	}
 	return out, nil
+}
+
+// admissionRecheck bounds a wait for room: completions of blocking calls on other goroutines
+// free places too, and those signal nothing.
+const admissionRecheck = 20 * time.Millisecond
+
+// submit runs an async submission. The library refuses one beyond max.in.flight at once
+// (ErrWouldBlock); a Go caller blocked in a call with a context is the natural place for
+// back-pressure, so it waits for completions (or the context) and submits again.
+func (o *owner) submit(ctx context.Context, call func(errOut **C.bc_error) C.bc_status) error {
+	for {
+		room := o.queue.roomSignal()
+		err := o.local(call)
+		e, ok := err.(*Error)
+		if err == nil || !ok || e.Status != ErrWouldBlock {
+			return err
+		}
+		t := time.NewTimer(admissionRecheck)
+		select {
+		case <-room:
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return contextError(ctx.Err())
+		}
+		t.Stop()
+	}
 }
 
 // local runs a C call on the live object (refused with ErrClosed once it was freed).

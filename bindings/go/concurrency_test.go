@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"runtime"
 	"sync"
 	"testing"
@@ -160,5 +161,65 @@ func TestLogsReachSlog(t *testing.T) {
 	}
 	if got := parseFields(`a=1 b="x y \"q\"" c=`); len(got) != 3 || got[1].Value.String() != `x y "q"` || got[2].Value.String() != "" {
 		t.Fatalf("parseFields: %v", got)
+	}
+}
+
+// A full window is back-pressure, not an error: with max.in.flight 4 and 64 goroutines
+// sending at once, the library refuses submissions beyond 4 (ErrWouldBlock) and each Send
+// waits for completions and submits again, so every send succeeds. Against a server that
+// never answers, the wait ends with the caller's context.
+func TestFullWindowWaitsForRoom(t *testing.T) {
+	c, err := NewClient(brokerAddr(t), Config{"max.in.flight": "4", "request.timeout.ms": "20000"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx := testCtx(t)
+	topic := newTopic(t, c, "go_window", 1)
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for i := 0; i < 64; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := c.Send(ctx, "go_window_pg", 0, &Message{Topic: topic, Body: []byte("x")})
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("send at a full window: %v", err)
+		}
+	}
+
+	silent, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	s, err := NewClient(silent.Addr().String(), Config{"max.in.flight": "1", "request.timeout.ms": "60000"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	held := make(chan error, 1)
+	go func() {
+		_, err := s.Send(context.Background(), "g", 0, &Message{Topic: "T", Body: []byte("held")})
+		held <- err
+	}()
+	eventually(t, "the first send to be in flight", 30*time.Second, func() bool { return pendingHandles.Load() >= 1 })
+	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	_, err = s.Send(short, "g", 0, &Message{Topic: "T", Body: []byte("waits")})
+	if !errors.Is(err, ErrTimeout) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("a send waiting for room ends with its context: %v", err)
+	}
+	s.Close()
+	// The held send was accepted (cancelled by close) or, had the other won the only place,
+	// was still waiting for room (refused as closed).
+	if err := <-held; !errors.Is(err, ErrCancelled) && !errors.Is(err, ErrClosed) {
+		t.Fatalf("held send after close: %v", err)
 	}
 }

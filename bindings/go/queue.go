@@ -5,6 +5,7 @@ import "C"
 
 import (
 	"os"
+	"sync"
 	"syscall"
 )
 
@@ -15,10 +16,13 @@ type queue struct {
 	ptr  *C.bc_queue
 	file *os.File      // a dup of the queue's fd: closing it never closes the queue's own
 	done chan struct{} // closed when the dispatcher returned
+
+	roomMu sync.Mutex
+	room   chan struct{} // closed (and replaced) after a dispatch that ran completions
 }
 
 func newQueue() (*queue, error) {
-	q := &queue{done: make(chan struct{})}
+	q := &queue{done: make(chan struct{}), room: make(chan struct{})}
 	var cerr *C.bc_error
 	if st := C.bc_queue_new(&q.ptr, &cerr); st != C.BC_OK {
 		return nil, takeError(st, cerr)
@@ -44,11 +48,29 @@ func newQueue() (*queue, error) {
 		// bc_queue_dispatch leaves the fd either re-armed with the queue empty or readable
 		// again, so no completion is missed. Read returns once the file is closed.
 		_ = rc.Read(func(uintptr) bool {
-			C.bc_queue_dispatch(q.ptr, 0)
+			if C.bc_queue_dispatch(q.ptr, 0) > 0 {
+				q.signalRoom()
+			}
 			return false
 		})
 	}()
 	return q, nil
+}
+
+// roomSignal is closed after the next dispatch that ran completions: a submission refused
+// with a full window (ErrWouldBlock) waits on it, fetched before the attempt so that no
+// completion between the refusal and the wait is missed.
+func (q *queue) roomSignal() <-chan struct{} {
+	q.roomMu.Lock()
+	defer q.roomMu.Unlock()
+	return q.room
+}
+
+func (q *queue) signalRoom() {
+	q.roomMu.Lock()
+	close(q.room)
+	q.room = make(chan struct{})
+	q.roomMu.Unlock()
 }
 
 // close stops the dispatcher, then frees the queue: completions still queued run here.
