@@ -196,7 +196,7 @@ typedef struct bc_batch bc_batch;
 typedef struct bc_cancel_token bc_cancel_token;
 
 /**
- * A client of one broker or name server. Opaque.
+ * A client of one broker or name server (or of a manager's pool for one broker). Opaque.
  */
 typedef struct bc_client bc_client;
 
@@ -448,6 +448,23 @@ bc_status bc_client_new(const char *addr,
                         struct bc_error **err_out);
 
 /**
+ * The same client with another deadline for each operation (`timeout_ms` > 0): a new handle
+ * sharing the client's connection (or the manager's pool), queue and admission limit, with
+ * its own operations (closing or freeing it cancels only those). This is the per-call
+ * timeout of the C API: keep one handle per deadline you use.
+ *
+ * Ownership: `*out_client` is the caller's; free it with `bc_client_free` (before or after
+ * `client`: if `client` is freed first, the connection closes and this handle's operations
+ * fail with `BC_ERR_CONNECTION`). It cannot install a transaction-check callback (install
+ * it on the client that owns the connection). Thread-safety: any thread.
+ * Errors: `BC_ERR_INVALID_ARG` (NULL, `timeout_ms` < 1), `BC_ERR_CLOSED`.
+ */
+bc_status bc_client_with_timeout(const struct bc_client *client,
+                                 int32_t timeout_ms,
+                                 struct bc_client **out_client,
+                                 struct bc_error **err_out);
+
+/**
  * Closes the client: new operations fail with `BC_ERR_CLOSED`; operations in flight may
  * finish for up to `timeout_ms`, then are cancelled (their callbacks get
  * `BC_ERR_CANCELLED`); returns once every accepted operation has completed (in queue mode:
@@ -492,6 +509,17 @@ void bc_client_disconnect(const struct bc_client *client);
 bool bc_client_is_connected(const struct bc_client *client);
 
 /**
+ * This client's id (`ip@instance`, as the broker sees it: consumer lists, heartbeats). It is
+ * settled by the first connection (the local address), so call it after connecting.
+ *
+ * Ownership: `*out_id` is the caller's; free it with `bc_string_free`.
+ * Thread-safety: any thread. Errors: `BC_ERR_INVALID_ARG` (NULL), `BC_ERR_CLOSED`.
+ */
+bc_status bc_client_get_client_id(const struct bc_client *client,
+                                  char **out_id,
+                                  struct bc_error **err_out);
+
+/**
  * Sends `message` to queue `queue_id` (negative: the broker picks) and waits until it is
  * stored. The message is copied.
  *
@@ -519,6 +547,24 @@ bc_status bc_client_send_async(const struct bc_client *client,
                                bc_send_cb cb,
                                void *user_data,
                                struct bc_error **err_out);
+
+/**
+ * `bc_client_send_async` with a cancel token (`cancel` may be NULL: none). Cancelling the
+ * token before the broker's answer arrives completes the send with `BC_ERR_CANCELLED`
+ * (the message may or may not have been stored: the request may already be on the wire).
+ * A token already cancelled refuses the call with `BC_ERR_CANCELLED` (no callback).
+ *
+ * Ownership: the message is copied; the token is not retained (free it any time).
+ * Thread-safety: any thread. Errors: as `bc_client_send_async`, plus `BC_ERR_CANCELLED`.
+ */
+bc_status bc_client_send_async_with_cancel(const struct bc_client *client,
+                                           const char *producer_group,
+                                           int32_t queue_id,
+                                           const struct bc_message *message,
+                                           const struct bc_cancel_token *cancel,
+                                           bc_send_cb cb,
+                                           void *user_data,
+                                           struct bc_error **err_out);
 
 /**
  * Sends `message` without waiting for the broker (no result; nothing tells whether it was
@@ -622,6 +668,28 @@ bc_status bc_client_pull_async(const struct bc_client *client,
                                bc_pull_cb cb,
                                void *user_data,
                                struct bc_error **err_out);
+
+/**
+ * `bc_client_pull_async` with a cancel token (`cancel` may be NULL: none). Cancelling the
+ * token ends a pull still waiting — e.g. a long poll the broker holds — at once with
+ * `BC_ERR_CANCELLED` (no batch). A token already cancelled refuses the call with
+ * `BC_ERR_CANCELLED` (no callback).
+ *
+ * Ownership: the callback owns the batch it receives; the token is not retained.
+ * Thread-safety: any thread. Errors: as `bc_client_pull_async`, plus `BC_ERR_CANCELLED`.
+ */
+bc_status bc_client_pull_async_with_cancel(const struct bc_client *client,
+                                           const char *consumer_group,
+                                           const char *topic,
+                                           int32_t queue_id,
+                                           int64_t offset,
+                                           int32_t max_messages,
+                                           int32_t suspend_timeout_ms,
+                                           const char *subscription,
+                                           const struct bc_cancel_token *cancel,
+                                           bc_pull_cb cb,
+                                           void *user_data,
+                                           struct bc_error **err_out);
 
 /**
  * The next offset to be written in a queue (exclusive maximum). For a topic or queue the
@@ -922,46 +990,6 @@ bc_status bc_client_get_consumer_list_async(const struct bc_client *client,
 void bc_string_free(char *s);
 
 /**
- * `bc_client_send_async` with a cancel token (`cancel` may be NULL: none). Cancelling the
- * token before the broker's answer arrives completes the send with `BC_ERR_CANCELLED`
- * (the message may or may not have been stored: the request may already be on the wire).
- * A token already cancelled refuses the call with `BC_ERR_CANCELLED` (no callback).
- *
- * Ownership: the message is copied; the token is not retained (free it any time).
- * Thread-safety: any thread. Errors: as `bc_client_send_async`, plus `BC_ERR_CANCELLED`.
- */
-bc_status bc_client_send_async_with_cancel(const struct bc_client *client,
-                                           const char *producer_group,
-                                           int32_t queue_id,
-                                           const struct bc_message *message,
-                                           const struct bc_cancel_token *cancel,
-                                           bc_send_cb cb,
-                                           void *user_data,
-                                           struct bc_error **err_out);
-
-/**
- * `bc_client_pull_async` with a cancel token (`cancel` may be NULL: none). Cancelling the
- * token ends a pull still waiting — e.g. a long poll the broker holds — at once with
- * `BC_ERR_CANCELLED` (no batch). A token already cancelled refuses the call with
- * `BC_ERR_CANCELLED` (no callback).
- *
- * Ownership: the callback owns the batch it receives; the token is not retained.
- * Thread-safety: any thread. Errors: as `bc_client_pull_async`, plus `BC_ERR_CANCELLED`.
- */
-bc_status bc_client_pull_async_with_cancel(const struct bc_client *client,
-                                           const char *consumer_group,
-                                           const char *topic,
-                                           int32_t queue_id,
-                                           int64_t offset,
-                                           int32_t max_messages,
-                                           int32_t suspend_timeout_ms,
-                                           const char *subscription,
-                                           const struct bc_cancel_token *cancel,
-                                           bc_pull_cb cb,
-                                           void *user_data,
-                                           struct bc_error **err_out);
-
-/**
  * Fetches the stored message whose offset message id is `offset_msg_id` (what a send
  * returns in `bc_send_result_offset_msg_id`, or `bc_message_view.offset_msg_id`), as a batch
  * of one message (status FOUND; `bc_batch_next_offset` is its queue offset + 1;
@@ -1089,45 +1117,6 @@ bc_status bc_client_set_transaction_check_cb(const struct bc_client *client,
                                              void *user_data,
                                              bc_free_cb free_user_data,
                                              struct bc_error **err_out);
-
-/**
- * The message id (UNIQ_KEY) of the half message, as its send returned in
- * `bc_send_result_msg_id`; `""` for NULL.
- *
- * Ownership: borrowed for the callback. Thread-safety: the callback's thread.
- */
-const char *bc_transaction_check_msg_id(const struct bc_transaction_check *check);
-
-/**
- * The transaction id (as `bc_send_result_transaction_id`), `""` when none or for NULL.
- *
- * Ownership: borrowed for the callback. Thread-safety: the callback's thread.
- */
-const char *bc_transaction_check_transaction_id(const struct bc_transaction_check *check);
-
-/**
- * The half message's real topic; `""` for NULL.
- *
- * Ownership: borrowed for the callback. Thread-safety: the callback's thread.
- */
-const char *bc_transaction_check_topic(const struct bc_transaction_check *check);
-
-/**
- * The half message's body; its length goes to `*out_len` (when not NULL). NULL (length 0)
- * for NULL `check`; a non-NULL pointer with length 0 for an empty body.
- *
- * Ownership: borrowed for the callback. Thread-safety: the callback's thread.
- */
-const uint8_t *bc_transaction_check_body(const struct bc_transaction_check *check, size_t *out_len);
-
-/**
- * The value of property `name` of the half message (e.g. `"PGROUP"`, `"TAGS"`, user
- * properties), or NULL when absent or on NULL arguments.
- *
- * Ownership: borrowed for the callback. Thread-safety: the callback's thread.
- */
-const char *bc_transaction_check_property(const struct bc_transaction_check *check,
-                                          const char *name);
 
 /**
  * Creates an empty configuration (every key at its default).
@@ -1332,6 +1321,42 @@ bc_status bc_manager_new_from_name_servers(const char *name_servers,
                                            const struct bc_queue *queue,
                                            struct bc_manager **out_manager,
                                            struct bc_error **err_out);
+
+/**
+ * The same manager with another deadline for each of its operations (`timeout_ms` > 0): a
+ * new handle sharing the manager's brokers, pools, queue and admission limit, with its own
+ * operations (closing or freeing it cancels only those; it never shuts the manager down).
+ * This is the per-call timeout of the C API.
+ *
+ * Ownership: `*out_manager` is the caller's; free it with `bc_manager_free` (in any order
+ * with `manager`: once `manager` is freed, its operations fail with `BC_ERR_SHUTDOWN`).
+ * Thread-safety: any thread. Errors: `BC_ERR_INVALID_ARG` (NULL, `timeout_ms` < 1),
+ * `BC_ERR_CLOSED`.
+ */
+bc_status bc_manager_with_timeout(const struct bc_manager *manager,
+                                  int32_t timeout_ms,
+                                  struct bc_manager **out_manager,
+                                  struct bc_error **err_out);
+
+/**
+ * A client on the manager's pool for one broker (`broker`: an address, or a broker name the
+ * manager knows): every `bc_client_*` operation works through it, blocking and async, each
+ * taking the pool's next connection and counting towards the broker's health as the
+ * manager's own operations do (a broker marked down fails at once with
+ * `BC_ERR_CONNECTION`). It completes through the manager's queue (if any), with the
+ * manager's deadline (`bc_client_with_timeout` for another) and admission limit.
+ * `bc_client_disconnect` does nothing on it (the connections are the manager's), and it
+ * cannot install a transaction-check callback.
+ *
+ * Ownership: `*out_client` is the caller's; free it with `bc_client_free` (in any order
+ * with the manager: once the manager is shut down, its operations fail with
+ * `BC_ERR_SHUTDOWN`). Thread-safety: any thread. Errors: `BC_ERR_INVALID_ARG` (NULL, a
+ * broker the manager does not know), `BC_ERR_CLOSED`.
+ */
+bc_status bc_manager_client(const struct bc_manager *manager,
+                            const char *broker,
+                            struct bc_client **out_client,
+                            struct bc_error **err_out);
 
 /**
  * Starts the background work (health probes of down brokers; with name servers, route
@@ -2010,6 +2035,45 @@ const char *bc_status_str(int32_t status);
  * Ownership: static string; never free it. Thread-safety: any thread.
  */
 const char *bc_status_name(int32_t status);
+
+/**
+ * The message id (UNIQ_KEY) of the half message, as its send returned in
+ * `bc_send_result_msg_id`; `""` for NULL.
+ *
+ * Ownership: borrowed for the callback. Thread-safety: the callback's thread.
+ */
+const char *bc_transaction_check_msg_id(const struct bc_transaction_check *check);
+
+/**
+ * The transaction id (as `bc_send_result_transaction_id`), `""` when none or for NULL.
+ *
+ * Ownership: borrowed for the callback. Thread-safety: the callback's thread.
+ */
+const char *bc_transaction_check_transaction_id(const struct bc_transaction_check *check);
+
+/**
+ * The half message's real topic; `""` for NULL.
+ *
+ * Ownership: borrowed for the callback. Thread-safety: the callback's thread.
+ */
+const char *bc_transaction_check_topic(const struct bc_transaction_check *check);
+
+/**
+ * The half message's body; its length goes to `*out_len` (when not NULL). NULL (length 0)
+ * for NULL `check`; a non-NULL pointer with length 0 for an empty body.
+ *
+ * Ownership: borrowed for the callback. Thread-safety: the callback's thread.
+ */
+const uint8_t *bc_transaction_check_body(const struct bc_transaction_check *check, size_t *out_len);
+
+/**
+ * The value of property `name` of the half message (e.g. `"PGROUP"`, `"TAGS"`, user
+ * properties), or NULL when absent or on NULL arguments.
+ *
+ * Ownership: borrowed for the callback. Thread-safety: the callback's thread.
+ */
+const char *bc_transaction_check_property(const struct bc_transaction_check *check,
+                                          const char *name);
 
 /**
  * Returns the library version as `0xMMmmpp` (compare with `BC_VERSION_NUM` to detect a header

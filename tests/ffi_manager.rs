@@ -21,6 +21,7 @@ use brokerclient::ffi::message::*;
 use brokerclient::ffi::queue::*;
 use brokerclient::ffi::result::*;
 use brokerclient::ffi::status::bc_status;
+use brokerclient::ffi::txcheck::*;
 use common::{broker_addr, namesrv_addr, unique_name, wait_for};
 
 // ---------------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ use tracing::subscriber::Interest;
 use tracing::{Event, Level, Metadata, Subscriber};
 
 use super::boundary::call;
-use super::client::bc_free_cb;
+use super::callbacks::bc_free_cb;
 use super::error::bc_error;
 use super::status::bc_status;
 

@@ -1,55 +1,44 @@
-//! `bc_manager`: many brokers behind one handle — a pool of connections and a health record
-//! per broker, discovery from name servers, route-aware sends that fail over, metrics. Every
-//! operation exists twice, as `bc_client`'s do: blocking `bc_manager_<op>` and
-//! `bc_manager_<op>_async`, which returns at once and completes exactly once through its
-//! callback (on a library thread, or on the app's thread through the manager's `bc_queue`).
-//!
-//! Managers and clients are independent: free them in any order.
+//! `bc_manager`: many brokers, a connection pool per broker, health tracking, discovery from
+//! name servers. Its operations pick the broker (by route, name or address) and account for
+//! its health; `bc_manager_client` gives a `bc_client` on one broker's pool, through which
+//! every client operation runs the same way. Blocking/async pairs share their argument
+//! conversion and operation (see `ops.rs`).
 //!
 //! Thread-safety of every function here: a `bc_manager` may be used from any number of
 //! threads at once, except `bc_manager_free`, which must be the last call on it.
 
-use std::ffi::{c_char, c_void, CString};
+use std::ffi::{c_char, c_void};
 use std::sync::Arc;
-use std::time::Duration;
 
+use super::args::{
+    batch_send_args, groups, heartbeat_data, millis, owned, pull_request, send_args,
+};
 use super::boundary::{
     call, call_or, free_object, new_object, object, optional_object, out, str_arg, Object,
 };
-use super::cancel::{bc_cancel_token, token_arg};
-use super::client::{
-    batch_arg, bc_done_cb, bc_int64_cb, bc_json_cb, bc_pull_cb, bc_send_cb, callback, deliver_done,
-    deliver_pull, deliver_send, heartbeat_data, json_text, opt_owned, owned, precheck_send,
-    pull_request,
-};
+use super::callbacks::{bc_done_cb, bc_int64_cb, bc_json_cb, bc_pull_cb, bc_send_cb, bc_string_cb};
+use super::cancel::bc_cancel_token;
+use super::client::bc_client;
 use super::config::{bc_config, or_default};
 use super::error::bc_error;
-use super::message::{bc_message, message_arg};
-use super::ops::{
-    done_async, done_blocking, int64_async, int64_blocking, json_async, json_blocking,
-};
-use super::pending::{Pending, UserData};
+use super::message::bc_message;
+use super::ops::{self, done_blocking, start, value_blocking, Handle};
+use super::pending::Pending;
 use super::queue::bc_queue;
 use super::result::{bc_batch, bc_send_result};
 use super::status::bc_status;
+use crate::client::{PullRequest, PullResult, SendResult};
 use crate::error::BrokerError;
 use crate::manager::{AsyncBrokerManager, BrokerState};
+use crate::protocol::message::Message;
 use crate::transport::runtime::{block_on, on_runtime_thread};
-
-/// Completion of an operation returning text that is not JSON (an address). `value` (NULL on
-/// failure) and `err` are borrowed for the call. Same shape as `bc_json_cb`.
-pub type bc_string_cb = Option<
-    extern "C" fn(
-        user_data: *mut c_void,
-        status: bc_status,
-        err: *const bc_error,
-        value: *const c_char,
-    ),
->;
 
 pub(crate) struct ManagerHandle {
     pub manager: AsyncBrokerManager,
     pub pending: Arc<Pending>,
+    /// False for a handle made by `bc_manager_with_timeout`: it shares the manager, whose
+    /// brokers and connections its origin owns (and shuts down).
+    pub owns_manager: bool,
 }
 
 /// A manager of many brokers. Opaque.
@@ -66,7 +55,7 @@ impl Object for bc_manager {
     }
 }
 
-impl super::ops::Handle for bc_manager {
+impl Handle for bc_manager {
     type Target = AsyncBrokerManager;
 
     fn open(ptr: *const Self) -> Result<(Arc<Pending>, AsyncBrokerManager), bc_error> {
@@ -81,8 +70,22 @@ fn manager_arg<'a>(m: *const bc_manager) -> Result<&'a Arc<ManagerHandle>, bc_er
     Ok(h)
 }
 
-fn millis(ms: i32) -> Duration {
-    Duration::from_millis(ms.max(0) as u64)
+/// Admission of a manager handle: what one broker's pool can hold (its window times its
+/// connections), so a burst at one broker is refused when submitted rather than failing later.
+fn admission_limit(m: &AsyncBrokerManager) -> usize {
+    let cfg = m.config();
+    cfg.client
+        .transport
+        .max_in_flight
+        .saturating_mul(cfg.connection_pool_size.max(1))
+}
+
+fn new_manager(out_manager: *mut *mut bc_manager, handle: ManagerHandle) -> Result<(), bc_error> {
+    let manager = bc_manager {
+        inner: Arc::new(handle),
+        born: crate::fork::generation(),
+    };
+    new_object(out_manager, "out_manager", manager)
 }
 
 fn new_handle(
@@ -91,25 +94,13 @@ fn new_handle(
     out_manager: *mut *mut bc_manager,
 ) -> Result<(), bc_error> {
     let queue = optional_object(queue)?.map(|q| q.inner.clone());
-    // Admission: what one broker's pool can hold (its window times its connections), so a
-    // burst at one broker is refused when submitted rather than failing later.
-    let cfg = manager.config();
-    let limit = cfg
-        .client
-        .transport
-        .max_in_flight
-        .saturating_mul(cfg.connection_pool_size.max(1));
-    new_object(
-        out_manager,
-        "out_manager",
-        bc_manager {
-            inner: Arc::new(ManagerHandle {
-                manager,
-                pending: Arc::new(Pending::new(queue, limit)),
-            }),
-            born: crate::fork::generation(),
-        },
-    )
+    let limit = admission_limit(&manager);
+    let handle = ManagerHandle {
+        manager,
+        pending: Arc::new(Pending::new(queue, limit)),
+        owns_manager: true,
+    };
+    new_manager(out_manager, handle)
 }
 
 /// Creates a manager with no brokers (add them with `bc_manager_add_broker`). `config` may be
@@ -164,6 +155,76 @@ pub extern "C" fn bc_manager_new_from_name_servers(
     })
 }
 
+/// The same manager with another deadline for each of its operations (`timeout_ms` > 0): a
+/// new handle sharing the manager's brokers, pools, queue and admission limit, with its own
+/// operations (closing or freeing it cancels only those; it never shuts the manager down).
+/// This is the per-call timeout of the C API.
+///
+/// Ownership: `*out_manager` is the caller's; free it with `bc_manager_free` (in any order
+/// with `manager`: once `manager` is freed, its operations fail with `BC_ERR_SHUTDOWN`).
+/// Thread-safety: any thread. Errors: `BC_ERR_INVALID_ARG` (NULL, `timeout_ms` < 1),
+/// `BC_ERR_CLOSED`.
+#[no_mangle]
+pub extern "C" fn bc_manager_with_timeout(
+    manager: *const bc_manager,
+    timeout_ms: i32,
+    out_manager: *mut *mut bc_manager,
+    err_out: *mut *mut bc_error,
+) -> bc_status {
+    call(err_out, || {
+        let h = manager_arg(manager)?;
+        if timeout_ms < 1 {
+            return Err(bc_error::invalid_arg(&format!(
+                "`timeout_ms` {timeout_ms} is not positive"
+            )));
+        }
+        let handle = ManagerHandle {
+            manager: h.manager.with_timeout(millis(timeout_ms)),
+            pending: Arc::new(h.pending.sibling()),
+            owns_manager: false,
+        };
+        new_manager(out_manager, handle)
+    })
+}
+
+/// A client on the manager's pool for one broker (`broker`: an address, or a broker name the
+/// manager knows): every `bc_client_*` operation works through it, blocking and async, each
+/// taking the pool's next connection and counting towards the broker's health as the
+/// manager's own operations do (a broker marked down fails at once with
+/// `BC_ERR_CONNECTION`). It completes through the manager's queue (if any), with the
+/// manager's deadline (`bc_client_with_timeout` for another) and admission limit.
+/// `bc_client_disconnect` does nothing on it (the connections are the manager's), and it
+/// cannot install a transaction-check callback.
+///
+/// Ownership: `*out_client` is the caller's; free it with `bc_client_free` (in any order
+/// with the manager: once the manager is shut down, its operations fail with
+/// `BC_ERR_SHUTDOWN`). Thread-safety: any thread. Errors: `BC_ERR_INVALID_ARG` (NULL, a
+/// broker the manager does not know), `BC_ERR_CLOSED`.
+#[no_mangle]
+pub extern "C" fn bc_manager_client(
+    manager: *const bc_manager,
+    broker: *const c_char,
+    out_client: *mut *mut bc_client,
+    err_out: *mut *mut bc_error,
+) -> bc_status {
+    call(err_out, || {
+        let h = manager_arg(manager)?;
+        let broker = str_arg(broker, "broker")?;
+        let addr = h.manager.broker_addr(broker).ok_or_else(|| {
+            bc_error::invalid_arg(&format!(
+                "`broker` {broker:?} is not a broker this manager knows (add it first)"
+            ))
+        })?;
+        let handle = super::client::pooled_handle(
+            h.manager.clone(),
+            addr,
+            h.pending.queue(),
+            admission_limit(&h.manager),
+        );
+        super::client::new_client(out_client, handle)
+    })
+}
+
 /// Starts the background work (health probes of down brokers; with name servers, route
 /// refresh) and, with name servers, discovers the brokers once before returning. Starting
 /// twice is harmless. Operations work without start, but down brokers then stay down.
@@ -175,9 +236,8 @@ pub extern "C" fn bc_manager_start(
     manager: *const bc_manager,
     err_out: *mut *mut bc_error,
 ) -> bc_status {
-    call(err_out, || {
-        let h = manager_arg(manager)?;
-        h.pending.block(h.manager.start())
+    done_blocking(manager, err_out, |_| {
+        Ok(|m: AsyncBrokerManager| async move { m.start().await })
     })
 }
 
@@ -191,15 +251,15 @@ pub extern "C" fn bc_manager_start_async(
     user_data: *mut c_void,
     err_out: *mut *mut bc_error,
 ) -> bc_status {
-    call(err_out, || {
-        let h = manager_arg(manager)?;
-        let cb = callback(cb)?;
-        let ud = UserData(user_data as usize);
-        let m = h.manager.clone();
-        h.pending.start(async move { m.start().await }, move |r| {
-            deliver_done(cb, ud, r)
-        })
-    })
+    start(
+        manager,
+        cb,
+        user_data,
+        std::ptr::null(),
+        err_out,
+        |_| Ok(|m: AsyncBrokerManager| async move { m.start().await }),
+        ops::same,
+    )
 }
 
 /// Closes the manager: new operations fail with `BC_ERR_CLOSED`; async operations in flight
@@ -224,7 +284,10 @@ pub extern "C" fn bc_manager_close(
         }
         let t = millis(timeout_ms);
         h.pending.close(t);
-        block_on(h.manager.shutdown(t)).map_err(bc_error::from)
+        if h.owns_manager {
+            block_on(h.manager.shutdown(t)).map_err(bc_error::from)?;
+        }
+        Ok(())
     })
 }
 
@@ -240,8 +303,10 @@ pub extern "C" fn bc_manager_close(
 pub extern "C" fn bc_manager_free(manager: *mut bc_manager) {
     free_object(manager, |boxed| {
         let finish = move || {
-            boxed.inner.pending.close(Duration::ZERO);
-            let _ = block_on(boxed.inner.manager.shutdown(Duration::ZERO));
+            boxed.inner.pending.close(std::time::Duration::ZERO);
+            if boxed.inner.owns_manager {
+                let _ = block_on(boxed.inner.manager.shutdown(std::time::Duration::ZERO));
+            }
         };
         if on_runtime_thread() {
             std::thread::spawn(move || {
@@ -267,19 +332,17 @@ pub extern "C" fn bc_manager_add_broker(
     out_addr: *mut *mut c_char,
     err_out: *mut *mut bc_error,
 ) -> bc_status {
-    call(err_out, || {
-        let h = manager_arg(manager)?;
-        let what = str_arg(name_or_addr, "name_or_addr")?;
-        if out_addr.is_null() {
-            return Err(bc_error::invalid_arg("`out_addr` is NULL"));
-        }
-        let addr = h.pending.block(h.manager.add_broker(what))?;
-        out(out_addr, "out_addr", c_string(&addr).into_raw())
-    })
-}
-
-fn c_string(s: &str) -> CString {
-    CString::new(s.replace('\0', "")).unwrap_or_default()
+    value_blocking(
+        manager,
+        out_addr,
+        "out_addr",
+        err_out,
+        |_| {
+            let what = owned(name_or_addr, "name_or_addr")?;
+            Ok(move |m: AsyncBrokerManager| async move { m.add_broker(&what).await })
+        },
+        ops::text_owned,
+    )
 }
 
 /// Async `bc_manager_add_broker`: the address is borrowed for the callback.
@@ -293,32 +356,44 @@ pub extern "C" fn bc_manager_add_broker_async(
     user_data: *mut c_void,
     err_out: *mut *mut bc_error,
 ) -> bc_status {
-    call(err_out, || {
-        let h = manager_arg(manager)?;
-        let what = owned(name_or_addr, "name_or_addr")?;
-        let cb = callback(cb)?;
-        let ud = UserData(user_data as usize);
-        let m = h.manager.clone();
-        h.pending
-            .start(async move { m.add_broker(&what).await }, move |r| match r {
-                Ok(addr) => {
-                    let addr = c_string(&addr);
-                    cb(ud.ptr(), bc_status::BC_OK, std::ptr::null(), addr.as_ptr())
-                }
-                Err(e) => cb(ud.ptr(), e.status, &e, std::ptr::null()),
-            })
+    start(
+        manager,
+        cb,
+        user_data,
+        std::ptr::null(),
+        err_out,
+        |_| {
+            let what = owned(name_or_addr, "name_or_addr")?;
+            Ok(move |m: AsyncBrokerManager| async move { m.add_broker(&what).await })
+        },
+        ops::text_borrowed,
+    )
+}
+
+/// REMOVE of a broker, draining its requests for up to `drain_ms`.
+fn remove(
+    addr: *const c_char,
+    drain_ms: i32,
+) -> Result<impl FnOnce(AsyncBrokerManager) -> DoneFuture, bc_error> {
+    let addr = owned(addr, "addr")?;
+    let drain = millis(drain_ms);
+    Ok(move |m: AsyncBrokerManager| -> DoneFuture {
+        Box::pin(async move {
+            if m.remove_broker(&addr, drain).await {
+                Ok(())
+            } else {
+                Err(BrokerError::InvalidArgument(format!(
+                    "no broker {addr:?} is known to this manager"
+                )))
+            }
+        })
     })
 }
 
-async fn remove(m: AsyncBrokerManager, addr: String, drain: Duration) -> Result<(), BrokerError> {
-    if m.remove_broker(&addr, drain).await {
-        Ok(())
-    } else {
-        Err(BrokerError::InvalidArgument(format!(
-            "no broker {addr:?} is known to this manager"
-        )))
-    }
-}
+type DoneFuture =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), BrokerError>> + Send>>;
+type I64Future =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<i64, BrokerError>> + Send>>;
 
 /// Removes the broker at `addr`: stops admitting requests to it, lets those in flight finish
 /// for up to `drain_ms`, then closes its connections (what is still in flight fails with
@@ -333,12 +408,7 @@ pub extern "C" fn bc_manager_remove_broker(
     drain_ms: i32,
     err_out: *mut *mut bc_error,
 ) -> bc_status {
-    call(err_out, || {
-        let h = manager_arg(manager)?;
-        let addr = owned(addr, "addr")?;
-        h.pending
-            .block(remove(h.manager.clone(), addr, millis(drain_ms)))
-    })
+    done_blocking(manager, err_out, |_| remove(addr, drain_ms))
 }
 
 /// Async `bc_manager_remove_broker`; `cb` runs once.
@@ -353,17 +423,59 @@ pub extern "C" fn bc_manager_remove_broker_async(
     user_data: *mut c_void,
     err_out: *mut *mut bc_error,
 ) -> bc_status {
-    call(err_out, || {
-        let h = manager_arg(manager)?;
-        let addr = owned(addr, "addr")?;
-        let cb = callback(cb)?;
-        let ud = UserData(user_data as usize);
-        let m = h.manager.clone();
-        h.pending
-            .start(remove(m, addr, millis(drain_ms)), move |r| {
-                deliver_done(cb, ud, r)
-            })
-    })
+    start(
+        manager,
+        cb,
+        user_data,
+        std::ptr::null(),
+        err_out,
+        |_| remove(addr, drain_ms),
+        ops::same,
+    )
+}
+
+/// A route-aware send: group and message copied and checked when submitted.
+struct RoutedSend {
+    group: String,
+    msg: Message,
+}
+
+impl RoutedSend {
+    fn new(
+        m: &AsyncBrokerManager,
+        group: *const c_char,
+        message: *const bc_message,
+    ) -> Result<RoutedSend, bc_error> {
+        let (group, msg) = send_args(group, message, m.config().client.max_body_size)?;
+        Ok(RoutedSend { group, msg })
+    }
+
+    async fn send(self, m: AsyncBrokerManager) -> Result<SendResult, BrokerError> {
+        m.send(&self.group, &self.msg).await
+    }
+}
+
+/// A route-aware batch send: group and messages copied and checked when submitted.
+struct RoutedBatch {
+    group: String,
+    msgs: Vec<Message>,
+}
+
+impl RoutedBatch {
+    fn new(
+        m: &AsyncBrokerManager,
+        group: *const c_char,
+        messages: *const *const bc_message,
+        count: usize,
+    ) -> Result<RoutedBatch, bc_error> {
+        let (group, msgs) =
+            batch_send_args(group, messages, count, m.config().client.max_body_size)?;
+        Ok(RoutedBatch { group, msgs })
+    }
+
+    async fn send(self, m: AsyncBrokerManager) -> Result<SendResult, BrokerError> {
+        m.send_batch(&self.group, &self.msgs).await
+    }
 }
 
 /// Sends `message` to its topic, route-aware: a writable queue is picked round robin from
@@ -383,20 +495,14 @@ pub extern "C" fn bc_manager_send(
     out_result: *mut *mut bc_send_result,
     err_out: *mut *mut bc_error,
 ) -> bc_status {
-    call(err_out, || {
-        let h = manager_arg(manager)?;
-        let group = str_arg(producer_group, "producer_group")?;
-        let msg = message_arg(message)?;
-        if out_result.is_null() {
-            return Err(bc_error::invalid_arg("`out_result` is NULL"));
-        }
-        let r = h.pending.block(h.manager.send(group, msg))?;
-        out(
-            out_result,
-            "out_result",
-            Box::into_raw(Box::new(bc_send_result::from(&r))),
-        )
-    })
+    value_blocking(
+        manager,
+        out_result,
+        "out_result",
+        err_out,
+        |m| RoutedSend::new(m, producer_group, message).map(|s| move |m| s.send(m)),
+        ops::send_result_owned,
+    )
 }
 
 /// Async `bc_manager_send`: the message is copied before return; `cb` runs once (the result
@@ -412,14 +518,14 @@ pub extern "C" fn bc_manager_send_async(
     user_data: *mut c_void,
     err_out: *mut *mut bc_error,
 ) -> bc_status {
-    bc_manager_send_async_with_cancel(
+    start(
         manager,
-        producer_group,
-        message,
-        std::ptr::null(),
         cb,
         user_data,
+        std::ptr::null(),
         err_out,
+        |m| RoutedSend::new(m, producer_group, message).map(|s| move |m| s.send(m)),
+        ops::same,
     )
 }
 
@@ -438,24 +544,15 @@ pub extern "C" fn bc_manager_send_async_with_cancel(
     user_data: *mut c_void,
     err_out: *mut *mut bc_error,
 ) -> bc_status {
-    call(err_out, || {
-        let h = manager_arg(manager)?;
-        let group = owned(producer_group, "producer_group")?;
-        let msg = message_arg(message)?.clone();
-        precheck_send(
-            &group,
-            std::slice::from_ref(&msg),
-            h.manager.config().client.max_body_size,
-        )?;
-        let cb = callback(cb)?;
-        let ud = UserData(user_data as usize);
-        let m = h.manager.clone();
-        h.pending.start_with_cancel(
-            async move { m.send(&group, &msg).await },
-            move |r| deliver_send(cb, ud, r),
-            token_arg(cancel)?,
-        )
-    })
+    start(
+        manager,
+        cb,
+        user_data,
+        cancel,
+        err_out,
+        |m| RoutedSend::new(m, producer_group, message).map(|s| move |m| s.send(m)),
+        ops::same,
+    )
 }
 
 /// Sends `count` messages of one topic as one batch, route-aware as `bc_manager_send`
@@ -473,21 +570,14 @@ pub extern "C" fn bc_manager_send_batch(
     out_result: *mut *mut bc_send_result,
     err_out: *mut *mut bc_error,
 ) -> bc_status {
-    call(err_out, || {
-        let h = manager_arg(manager)?;
-        let group = str_arg(producer_group, "producer_group")?;
-        let msgs = batch_arg(messages, count)?;
-        precheck_send(group, &msgs, h.manager.config().client.max_body_size)?;
-        if out_result.is_null() {
-            return Err(bc_error::invalid_arg("`out_result` is NULL"));
-        }
-        let r = h.pending.block(h.manager.send_batch(group, &msgs))?;
-        out(
-            out_result,
-            "out_result",
-            Box::into_raw(Box::new(bc_send_result::from(&r))),
-        )
-    })
+    value_blocking(
+        manager,
+        out_result,
+        "out_result",
+        err_out,
+        |m| RoutedBatch::new(m, producer_group, messages, count).map(|s| move |m| s.send(m)),
+        ops::send_result_owned,
+    )
 }
 
 /// Async `bc_manager_send_batch`; messages are copied before return; `cb` runs once.
@@ -503,18 +593,44 @@ pub extern "C" fn bc_manager_send_batch_async(
     user_data: *mut c_void,
     err_out: *mut *mut bc_error,
 ) -> bc_status {
-    call(err_out, || {
-        let h = manager_arg(manager)?;
-        let group = owned(producer_group, "producer_group")?;
-        let msgs = batch_arg(messages, count)?;
-        precheck_send(&group, &msgs, h.manager.config().client.max_body_size)?;
-        let cb = callback(cb)?;
-        let ud = UserData(user_data as usize);
-        let m = h.manager.clone();
-        h.pending
-            .start(async move { m.send_batch(&group, &msgs).await }, move |r| {
-                deliver_send(cb, ud, r)
-            })
+    start(
+        manager,
+        cb,
+        user_data,
+        std::ptr::null(),
+        err_out,
+        |m| RoutedBatch::new(m, producer_group, messages, count).map(|s| move |m| s.send(m)),
+        ops::same,
+    )
+}
+
+type PullFuture =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<PullResult, BrokerError>> + Send>>;
+
+/// A pull from a broker by name or address.
+#[allow(clippy::too_many_arguments)]
+fn pull(
+    broker: *const c_char,
+    consumer_group: *const c_char,
+    topic: *const c_char,
+    queue_id: i32,
+    offset: i64,
+    max_messages: i32,
+    suspend_timeout_ms: i32,
+    subscription: *const c_char,
+) -> Result<impl FnOnce(AsyncBrokerManager) -> PullFuture, bc_error> {
+    let broker = owned(broker, "broker")?;
+    let req: PullRequest = pull_request(
+        consumer_group,
+        topic,
+        queue_id,
+        offset,
+        max_messages,
+        suspend_timeout_ms,
+        subscription,
+    )?;
+    Ok(move |m: AsyncBrokerManager| -> PullFuture {
+        Box::pin(async move { m.pull(&broker, &req).await })
     })
 }
 
@@ -542,28 +658,25 @@ pub extern "C" fn bc_manager_pull(
     out_batch: *mut *mut bc_batch,
     err_out: *mut *mut bc_error,
 ) -> bc_status {
-    call(err_out, || {
-        let h = manager_arg(manager)?;
-        let broker = str_arg(broker, "broker")?;
-        let req = pull_request(
-            consumer_group,
-            topic,
-            queue_id,
-            offset,
-            max_messages,
-            suspend_timeout_ms,
-            subscription,
-        )?;
-        if out_batch.is_null() {
-            return Err(bc_error::invalid_arg("`out_batch` is NULL"));
-        }
-        let r = h.pending.block(h.manager.pull(broker, &req))?;
-        out(
-            out_batch,
-            "out_batch",
-            Box::into_raw(Box::new(bc_batch::from(r))),
-        )
-    })
+    value_blocking(
+        manager,
+        out_batch,
+        "out_batch",
+        err_out,
+        |_| {
+            pull(
+                broker,
+                consumer_group,
+                topic,
+                queue_id,
+                offset,
+                max_messages,
+                suspend_timeout_ms,
+                subscription,
+            )
+        },
+        ops::pulled_owned,
+    )
 }
 
 /// Async `bc_manager_pull`; the callback owns the batch it receives.
@@ -585,20 +698,25 @@ pub extern "C" fn bc_manager_pull_async(
     user_data: *mut c_void,
     err_out: *mut *mut bc_error,
 ) -> bc_status {
-    bc_manager_pull_async_with_cancel(
+    start(
         manager,
-        broker,
-        consumer_group,
-        topic,
-        queue_id,
-        offset,
-        max_messages,
-        suspend_timeout_ms,
-        subscription,
-        std::ptr::null(),
         cb,
         user_data,
+        std::ptr::null(),
         err_out,
+        |_| {
+            pull(
+                broker,
+                consumer_group,
+                topic,
+                queue_id,
+                offset,
+                max_messages,
+                suspend_timeout_ms,
+                subscription,
+            )
+        },
+        ops::pulled,
     )
 }
 
@@ -624,31 +742,47 @@ pub extern "C" fn bc_manager_pull_async_with_cancel(
     user_data: *mut c_void,
     err_out: *mut *mut bc_error,
 ) -> bc_status {
-    call(err_out, || {
-        let h = manager_arg(manager)?;
-        let broker = owned(broker, "broker")?;
-        let req = pull_request(
-            consumer_group,
-            topic,
-            queue_id,
-            offset,
-            max_messages,
-            suspend_timeout_ms,
-            subscription,
-        )?;
-        let cb = callback(cb)?;
-        let ud = UserData(user_data as usize);
-        let m = h.manager.clone();
-        h.pending.start_with_cancel(
-            async move { m.pull(&broker, &req).await },
-            move |r| deliver_pull(cb, ud, r),
-            token_arg(cancel)?,
-        )
-    })
+    start(
+        manager,
+        cb,
+        user_data,
+        cancel,
+        err_out,
+        |_| {
+            pull(
+                broker,
+                consumer_group,
+                topic,
+                queue_id,
+                offset,
+                max_messages,
+                suspend_timeout_ms,
+                subscription,
+            )
+        },
+        ops::pulled,
+    )
 }
 
-// The operations below are written out (not generated by a macro) so that cbindgen, which
-// does not expand macros, declares them in the header.
+/// QUERY_CONSUMER_OFFSET on a broker by name or address.
+fn query_offset(
+    broker: *const c_char,
+    group: *const c_char,
+    topic: *const c_char,
+    queue_id: i32,
+) -> Result<impl FnOnce(AsyncBrokerManager) -> I64Future, bc_error> {
+    let (broker, group, topic) = (
+        owned(broker, "broker")?,
+        owned(group, "consumer_group")?,
+        owned(topic, "topic")?,
+    );
+    Ok(move |m: AsyncBrokerManager| -> I64Future {
+        Box::pin(async move {
+            m.query_consumer_offset(&broker, &group, &topic, queue_id)
+                .await
+        })
+    })
+}
 
 /// The committed offset of `consumer_group` on queue `queue_id` of `topic` on `broker`
 /// (name or address). Errors: `BC_ERR_OFFSET` when none is committed, `BC_ERR_INVALID_ARG`,
@@ -664,15 +798,14 @@ pub extern "C" fn bc_manager_query_consumer_offset(
     out_value: *mut i64,
     err_out: *mut *mut bc_error,
 ) -> bc_status {
-    int64_blocking(manager, out_value, err_out, |m| {
-        let broker = owned(broker, "broker")?;
-        let consumer_group = owned(consumer_group, "consumer_group")?;
-        let topic = owned(topic, "topic")?;
-        Ok(async move {
-            m.query_consumer_offset(&broker, &consumer_group, &topic, queue_id)
-                .await
-        })
-    })
+    value_blocking(
+        manager,
+        out_value,
+        "out_value",
+        err_out,
+        |_| query_offset(broker, consumer_group, topic, queue_id),
+        ops::same,
+    )
 }
 
 /// Async `bc_manager_query_consumer_offset`: returns at once; the value arrives in the callback.
@@ -688,14 +821,26 @@ pub extern "C" fn bc_manager_query_consumer_offset_async(
     user_data: *mut c_void,
     err_out: *mut *mut bc_error,
 ) -> bc_status {
-    int64_async(manager, cb, user_data, err_out, |m| {
-        let broker = owned(broker, "broker")?;
-        let consumer_group = owned(consumer_group, "consumer_group")?;
-        let topic = owned(topic, "topic")?;
-        Ok(async move {
-            m.query_consumer_offset(&broker, &consumer_group, &topic, queue_id)
-                .await
-        })
+    start(
+        manager,
+        cb,
+        user_data,
+        std::ptr::null(),
+        err_out,
+        |_| query_offset(broker, consumer_group, topic, queue_id),
+        ops::same,
+    )
+}
+
+/// GET_MAX_OFFSET on a broker by name or address.
+fn max_offset(
+    broker: *const c_char,
+    topic: *const c_char,
+    queue_id: i32,
+) -> Result<impl FnOnce(AsyncBrokerManager) -> I64Future, bc_error> {
+    let (broker, topic) = (owned(broker, "broker")?, owned(topic, "topic")?);
+    Ok(move |m: AsyncBrokerManager| -> I64Future {
+        Box::pin(async move { m.get_max_offset(&broker, &topic, queue_id).await })
     })
 }
 
@@ -711,11 +856,14 @@ pub extern "C" fn bc_manager_get_max_offset(
     out_value: *mut i64,
     err_out: *mut *mut bc_error,
 ) -> bc_status {
-    int64_blocking(manager, out_value, err_out, |m| {
-        let broker = owned(broker, "broker")?;
-        let topic = owned(topic, "topic")?;
-        Ok(async move { m.get_max_offset(&broker, &topic, queue_id).await })
-    })
+    value_blocking(
+        manager,
+        out_value,
+        "out_value",
+        err_out,
+        |_| max_offset(broker, topic, queue_id),
+        ops::same,
+    )
 }
 
 /// Async `bc_manager_get_max_offset`: returns at once; the value arrives in the callback.
@@ -729,10 +877,35 @@ pub extern "C" fn bc_manager_get_max_offset_async(
     user_data: *mut c_void,
     err_out: *mut *mut bc_error,
 ) -> bc_status {
-    int64_async(manager, cb, user_data, err_out, |m| {
-        let broker = owned(broker, "broker")?;
-        let topic = owned(topic, "topic")?;
-        Ok(async move { m.get_max_offset(&broker, &topic, queue_id).await })
+    start(
+        manager,
+        cb,
+        user_data,
+        std::ptr::null(),
+        err_out,
+        |_| max_offset(broker, topic, queue_id),
+        ops::same,
+    )
+}
+
+/// UPDATE_CONSUMER_OFFSET on a broker by name or address.
+fn commit_offset(
+    broker: *const c_char,
+    group: *const c_char,
+    topic: *const c_char,
+    queue_id: i32,
+    offset: i64,
+) -> Result<impl FnOnce(AsyncBrokerManager) -> DoneFuture, bc_error> {
+    let (broker, group, topic) = (
+        owned(broker, "broker")?,
+        owned(group, "consumer_group")?,
+        owned(topic, "topic")?,
+    );
+    Ok(move |m: AsyncBrokerManager| -> DoneFuture {
+        Box::pin(async move {
+            m.update_consumer_offset(&broker, &group, &topic, queue_id, offset)
+                .await
+        })
     })
 }
 
@@ -750,14 +923,8 @@ pub extern "C" fn bc_manager_update_consumer_offset(
     offset: i64,
     err_out: *mut *mut bc_error,
 ) -> bc_status {
-    done_blocking(manager, err_out, |m| {
-        let broker = owned(broker, "broker")?;
-        let consumer_group = owned(consumer_group, "consumer_group")?;
-        let topic = owned(topic, "topic")?;
-        Ok(async move {
-            m.update_consumer_offset(&broker, &consumer_group, &topic, queue_id, offset)
-                .await
-        })
+    done_blocking(manager, err_out, |_| {
+        commit_offset(broker, consumer_group, topic, queue_id, offset)
     })
 }
 
@@ -775,31 +942,37 @@ pub extern "C" fn bc_manager_update_consumer_offset_async(
     user_data: *mut c_void,
     err_out: *mut *mut bc_error,
 ) -> bc_status {
-    done_async(manager, cb, user_data, err_out, |m| {
-        let broker = owned(broker, "broker")?;
-        let consumer_group = owned(consumer_group, "consumer_group")?;
-        let topic = owned(topic, "topic")?;
-        Ok(async move {
-            m.update_consumer_offset(&broker, &consumer_group, &topic, queue_id, offset)
-                .await
-        })
-    })
+    start(
+        manager,
+        cb,
+        user_data,
+        std::ptr::null(),
+        err_out,
+        |_| commit_offset(broker, consumer_group, topic, queue_id, offset),
+        ops::same,
+    )
 }
 
-async fn heartbeat_every(
-    m: AsyncBrokerManager,
-    producer: Option<String>,
-    consumer: Option<String>,
-) -> Result<(), BrokerError> {
-    let data = heartbeat_data(producer, consumer)?;
-    let mut first = None;
-    for (addr, r) in m.heartbeat_all(&data).await {
-        if let Err(e) = r {
-            tracing::warn!(addr = %addr, error = %e, "heartbeat failed");
-            first.get_or_insert(e);
-        }
-    }
-    first.map_or(Ok(()), Err)
+/// HEART_BEAT to every broker the manager knows; the first failure is the error (each is
+/// logged), the others are still registered.
+fn heartbeat_every(
+    producer_group: *const c_char,
+    consumer_group: *const c_char,
+) -> Result<impl FnOnce(AsyncBrokerManager) -> DoneFuture, bc_error> {
+    let (producer, consumer) = groups(producer_group, consumer_group)?;
+    let data = heartbeat_data(producer, consumer).map_err(|e| bc_error::from_broker(&e))?;
+    Ok(move |m: AsyncBrokerManager| -> DoneFuture {
+        Box::pin(async move {
+            let mut first = None;
+            for (addr, r) in m.heartbeat_all(&data).await {
+                if let Err(e) = r {
+                    tracing::warn!(addr = %addr, error = %e, "heartbeat failed");
+                    first.get_or_insert(e);
+                }
+            }
+            first.map_or(Ok(()), Err)
+        })
+    })
 }
 
 /// Registers a producer group and/or a consumer group (pull consumer, clustering) with
@@ -815,10 +988,8 @@ pub extern "C" fn bc_manager_heartbeat(
     consumer_group: *const c_char,
     err_out: *mut *mut bc_error,
 ) -> bc_status {
-    done_blocking(manager, err_out, |m| {
-        let producer_group = opt_owned(producer_group, "producer_group")?;
-        let consumer_group = opt_owned(consumer_group, "consumer_group")?;
-        Ok(async move { heartbeat_every(m, producer_group, consumer_group).await })
+    done_blocking(manager, err_out, |_| {
+        heartbeat_every(producer_group, consumer_group)
     })
 }
 
@@ -832,11 +1003,15 @@ pub extern "C" fn bc_manager_heartbeat_async(
     user_data: *mut c_void,
     err_out: *mut *mut bc_error,
 ) -> bc_status {
-    done_async(manager, cb, user_data, err_out, |m| {
-        let producer_group = opt_owned(producer_group, "producer_group")?;
-        let consumer_group = opt_owned(consumer_group, "consumer_group")?;
-        Ok(async move { heartbeat_every(m, producer_group, consumer_group).await })
-    })
+    start(
+        manager,
+        cb,
+        user_data,
+        std::ptr::null(),
+        err_out,
+        |_| heartbeat_every(producer_group, consumer_group),
+        ops::same,
+    )
 }
 
 /// The health of the broker at `addr` (an address, or a broker name the manager knows):
@@ -875,13 +1050,10 @@ pub extern "C" fn bc_manager_stats_json(
 ) -> bc_status {
     call(err_out, || {
         let h = manager_arg(manager)?;
-        if out_json.is_null() {
-            return Err(bc_error::invalid_arg("`out_json` is NULL"));
-        }
         out(
             out_json,
             "out_json",
-            c_string(&h.manager.stats_json()).into_raw(),
+            ops::text_owned(h.manager.stats_json()),
         )
     })
 }
@@ -896,9 +1068,14 @@ pub extern "C" fn bc_manager_get_cluster_info(
     out_json: *mut *mut c_char,
     err_out: *mut *mut bc_error,
 ) -> bc_status {
-    json_blocking(manager, out_json, err_out, |m| {
-        Ok(async move { m.cluster_info().await })
-    })
+    value_blocking(
+        manager,
+        out_json,
+        "out_json",
+        err_out,
+        |_| Ok(|m: AsyncBrokerManager| async move { m.cluster_info().await }),
+        ops::json_owned,
+    )
 }
 
 /// Async `bc_manager_get_cluster_info`; the JSON is borrowed for the callback.
@@ -909,9 +1086,15 @@ pub extern "C" fn bc_manager_get_cluster_info_async(
     user_data: *mut c_void,
     err_out: *mut *mut bc_error,
 ) -> bc_status {
-    json_async(manager, cb, user_data, err_out, |m| {
-        Ok(async move { m.cluster_info().await })
-    })
+    start(
+        manager,
+        cb,
+        user_data,
+        std::ptr::null(),
+        err_out,
+        |_| Ok(|m: AsyncBrokerManager| async move { m.cluster_info().await }),
+        ops::json_borrowed,
+    )
 }
 
 /// The route of `topic` as JSON (`TopicRouteData`), from the manager's cache or its name
@@ -925,10 +1108,19 @@ pub extern "C" fn bc_manager_get_route_info(
     out_json: *mut *mut c_char,
     err_out: *mut *mut bc_error,
 ) -> bc_status {
-    json_blocking(manager, out_json, err_out, |m| {
-        let topic = owned(topic, "topic")?;
-        Ok(async move { m.route(&topic).await.map(|r| (*r).clone()) })
-    })
+    value_blocking(
+        manager,
+        out_json,
+        "out_json",
+        err_out,
+        |_| {
+            let topic = owned(topic, "topic")?;
+            Ok(
+                move |m: AsyncBrokerManager| async move { m.route(&topic).await.map(|r| (*r).clone()) },
+            )
+        },
+        ops::json_owned,
+    )
 }
 
 /// Async `bc_manager_get_route_info`; the JSON is borrowed for the callback.
@@ -940,10 +1132,20 @@ pub extern "C" fn bc_manager_get_route_info_async(
     user_data: *mut c_void,
     err_out: *mut *mut bc_error,
 ) -> bc_status {
-    json_async(manager, cb, user_data, err_out, |m| {
-        let topic = owned(topic, "topic")?;
-        Ok(async move { m.route(&topic).await.map(|r| (*r).clone()) })
-    })
+    start(
+        manager,
+        cb,
+        user_data,
+        std::ptr::null(),
+        err_out,
+        |_| {
+            let topic = owned(topic, "topic")?;
+            Ok(
+                move |m: AsyncBrokerManager| async move { m.route(&topic).await.map(|r| (*r).clone()) },
+            )
+        },
+        ops::json_borrowed,
+    )
 }
 
 /// The addresses of the brokers the manager knows, as a JSON array of strings (a local
@@ -957,13 +1159,6 @@ pub extern "C" fn bc_manager_brokers(
 ) -> bc_status {
     call(err_out, || {
         let h = manager_arg(manager)?;
-        if out_json.is_null() {
-            return Err(bc_error::invalid_arg("`out_json` is NULL"));
-        }
-        out(
-            out_json,
-            "out_json",
-            json_text(&h.manager.brokers()).into_raw(),
-        )
+        out(out_json, "out_json", ops::json_owned(h.manager.brokers()))
     })
 }

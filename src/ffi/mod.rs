@@ -11,7 +11,9 @@
 // C callers nothing. Each dereference carries its own SAFETY comment instead (as rustls-ffi).
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 
+mod args;
 mod boundary;
+pub mod callbacks;
 pub mod cancel;
 pub mod client;
 pub mod config;
@@ -26,4 +28,7 @@ mod pending;
 pub mod queue;
 pub mod result;
 pub mod status;
+mod target;
+mod text;
+pub mod txcheck;
 pub mod version;

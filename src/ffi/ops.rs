@@ -1,159 +1,188 @@
-//! The bodies shared by every blocking/async pair of client and manager operations. Each
-//! exported function is written out (cbindgen does not expand macros) and delegates here.
+//! The bodies every blocking/async pair of exports shares. An export converts its C
+//! arguments once (its `make` closure, given the handle's target for the checks that depend on
+//! its configuration, and run before anything is accepted, so bad arguments are returned,
+//! never called back) into an operation on the handle's Rust object, and hands it
+//! to [`blocking`] or [`start`]; they differ only in how the outcome goes back to C. Each
+//! export is written out (cbindgen does not expand macros) and is a few lines long.
 
-use std::ffi::{c_char, c_void};
+use std::ffi::{c_char, c_void, CString};
 use std::future::Future;
 use std::sync::Arc;
 
-use super::boundary::{call, out};
-use super::client::{
-    bc_done_cb, bc_int64_cb, bc_json_cb, callback, deliver_done, deliver_int, deliver_json,
-    json_text,
-};
+use super::boundary::call;
+use super::callbacks::{callback, Delivery};
+use super::cancel::{bc_cancel_token, token_arg};
 use super::error::bc_error;
 use super::pending::{Pending, UserData};
+use super::result::{bc_batch, bc_send_result};
 use super::status::bc_status;
+use super::text::json_text;
 use crate::error::BrokerError;
 
-/// A handle whose operations run through a `Pending` on a Rust object (`bc_client` over an
-/// `AsyncBrokerClient`, `bc_manager` over an `AsyncBrokerManager`).
+/// A handle whose operations run through its `Pending` on a Rust object.
 pub(crate) trait Handle {
-    type Target;
+    type Target: Runner;
 
-    /// The open handle's pending set and a clone of its Rust object; `BC_ERR_INVALID_ARG` for
-    /// NULL, `BC_ERR_CLOSED` once closed.
+    /// The open handle's pending set and what its operations run on; `BC_ERR_INVALID_ARG` for
+    /// NULL, `BC_ERR_CLOSED` once closed, `BC_ERR_FORKED` when inherited through fork.
     fn open(ptr: *const Self) -> Result<(Arc<Pending>, Self::Target), bc_error>;
 }
 
-/// A blocking operation returning an i64: `make` converts the arguments (after the handle is
-/// checked) and builds the request.
-pub(crate) fn int64_blocking<H, F, Fut>(
+/// What a handle's operations run on: gives an operation the object it needs (a client of one
+/// broker, a manager) and wraps it as that object requires (a manager's pooled client counts
+/// the operation towards the broker's health).
+pub(crate) trait Runner: Send + 'static {
+    type Client;
+
+    fn run<T, F, Fut>(self, op: F) -> impl Future<Output = Result<T, BrokerError>> + Send
+    where
+        T: Send,
+        F: FnOnce(Self::Client) -> Fut + Send,
+        Fut: Future<Output = Result<T, BrokerError>> + Send;
+}
+
+/// The object an operation of handle `H` gets.
+pub(crate) type Client<H> = <<H as Handle>::Target as Runner>::Client;
+
+/// A blocking operation without a result value.
+pub(crate) fn done_blocking<H, M, F, Fut>(
     handle: *const H,
-    out_value: *mut i64,
     err_out: *mut *mut bc_error,
-    make: F,
+    make: M,
 ) -> bc_status
 where
     H: Handle,
-    F: FnOnce(H::Target) -> Result<Fut, bc_error>,
-    Fut: Future<Output = Result<i64, BrokerError>>,
+    M: FnOnce(&H::Target) -> Result<F, bc_error>,
+    F: FnOnce(Client<H>) -> Fut + Send,
+    Fut: Future<Output = Result<(), BrokerError>> + Send,
 {
     call(err_out, || {
         let (pending, target) = H::open(handle)?;
-        let fut = make(target)?;
-        if out_value.is_null() {
-            return Err(bc_error::invalid_arg("`out_value` is NULL"));
+        let op = make(&target)?;
+        pending.block(target.run(op))
+    })
+}
+
+/// A blocking operation whose result, made into what C sees by `convert`, goes to `*out`
+/// (named `out_name` in the error when it is NULL: checked before anything is sent).
+pub(crate) fn value_blocking<H, M, F, Fut, T, O>(
+    handle: *const H,
+    out: *mut O,
+    out_name: &str,
+    err_out: *mut *mut bc_error,
+    make: M,
+    convert: fn(T) -> O,
+) -> bc_status
+where
+    H: Handle,
+    M: FnOnce(&H::Target) -> Result<F, bc_error>,
+    F: FnOnce(Client<H>) -> Fut + Send,
+    Fut: Future<Output = Result<T, BrokerError>> + Send,
+    T: Send,
+{
+    call(err_out, || {
+        let (pending, target) = H::open(handle)?;
+        let op = make(&target)?;
+        if out.is_null() {
+            return Err(bc_error::invalid_arg(&format!("`{out_name}` is NULL")));
         }
-        let v = pending.block(fut)?;
-        out(out_value, "out_value", v)
+        let v = pending.block(target.run(op))?;
+        // SAFETY: non-NULL and writable per the contract.
+        unsafe { out.write(convert(v)) };
+        Ok(())
     })
 }
 
-/// The async twin of an operation returning an i64.
-pub(crate) fn int64_async<H, F, Fut>(
+/// Starts an async operation: returns at once; `cb` runs exactly once with the outcome, made
+/// into what C sees by `convert` on the completing thread. `cancel` may be NULL (none).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn start<H, M, F, Fut, T, U, D>(
     handle: *const H,
-    cb: bc_int64_cb,
+    cb: Option<D>,
     user_data: *mut c_void,
+    cancel: *const bc_cancel_token,
     err_out: *mut *mut bc_error,
-    make: F,
+    make: M,
+    convert: fn(T) -> U,
 ) -> bc_status
 where
     H: Handle,
-    F: FnOnce(H::Target) -> Result<Fut, bc_error>,
-    Fut: Future<Output = Result<i64, BrokerError>> + Send + 'static,
-{
-    call(err_out, || {
-        let (pending, target) = H::open(handle)?;
-        let fut = make(target)?;
-        let cb = callback(cb)?;
-        let ud = UserData(user_data as usize);
-        pending.start(fut, move |r| deliver_int(cb, ud, r))
-    })
-}
-
-/// A blocking operation without a result.
-pub(crate) fn done_blocking<H, F, Fut>(
-    handle: *const H,
-    err_out: *mut *mut bc_error,
-    make: F,
-) -> bc_status
-where
-    H: Handle,
-    F: FnOnce(H::Target) -> Result<Fut, bc_error>,
-    Fut: Future<Output = Result<(), BrokerError>>,
-{
-    call(err_out, || {
-        let (pending, target) = H::open(handle)?;
-        let fut = make(target)?;
-        pending.block(fut)
-    })
-}
-
-/// The async twin of an operation without a result.
-pub(crate) fn done_async<H, F, Fut>(
-    handle: *const H,
-    cb: bc_done_cb,
-    user_data: *mut c_void,
-    err_out: *mut *mut bc_error,
-    make: F,
-) -> bc_status
-where
-    H: Handle,
-    F: FnOnce(H::Target) -> Result<Fut, bc_error>,
-    Fut: Future<Output = Result<(), BrokerError>> + Send + 'static,
-{
-    call(err_out, || {
-        let (pending, target) = H::open(handle)?;
-        let fut = make(target)?;
-        let cb = callback(cb)?;
-        let ud = UserData(user_data as usize);
-        pending.start(fut, move |r| deliver_done(cb, ud, r))
-    })
-}
-
-/// A blocking operation returning JSON text (`*out_json`, owned by the caller).
-pub(crate) fn json_blocking<H, T, F, Fut>(
-    handle: *const H,
-    out_json: *mut *mut c_char,
-    err_out: *mut *mut bc_error,
-    make: F,
-) -> bc_status
-where
-    H: Handle,
-    T: serde::Serialize,
-    F: FnOnce(H::Target) -> Result<Fut, bc_error>,
-    Fut: Future<Output = Result<T, BrokerError>>,
-{
-    call(err_out, || {
-        let (pending, target) = H::open(handle)?;
-        let fut = make(target)?;
-        if out_json.is_null() {
-            return Err(bc_error::invalid_arg("`out_json` is NULL"));
-        }
-        let v = pending.block(fut)?;
-        out(out_json, "out_json", json_text(&v).into_raw())
-    })
-}
-
-/// The async twin of an operation returning JSON text (borrowed by the callback).
-pub(crate) fn json_async<H, T, F, Fut>(
-    handle: *const H,
-    cb: bc_json_cb,
-    user_data: *mut c_void,
-    err_out: *mut *mut bc_error,
-    make: F,
-) -> bc_status
-where
-    H: Handle,
-    T: serde::Serialize + Send + 'static,
-    F: FnOnce(H::Target) -> Result<Fut, bc_error>,
+    M: FnOnce(&H::Target) -> Result<F, bc_error>,
+    F: FnOnce(Client<H>) -> Fut + Send + 'static,
     Fut: Future<Output = Result<T, BrokerError>> + Send + 'static,
+    T: Send + 'static,
+    U: 'static,
+    D: Delivery<U>,
 {
     call(err_out, || {
         let (pending, target) = H::open(handle)?;
-        let fut = make(target)?;
         let cb = callback(cb)?;
+        let op = make(&target)?;
+        let token = token_arg(cancel)?;
         let ud = UserData(user_data as usize);
-        pending.start(fut, move |r| deliver_json(cb, ud, r.map(|v| json_text(&v))))
+        pending.start_with_cancel(
+            target.run(op),
+            move |r| cb.deliver(ud, r.map(convert)),
+            token,
+        )
     })
+}
+
+// Conversions of results into what C sees.
+
+/// A value C receives as it is.
+pub(crate) fn same<T>(v: T) -> T {
+    v
+}
+
+/// JSON text the caller owns (`bc_string_free`).
+pub(crate) fn json_owned<T: serde::Serialize>(v: T) -> *mut c_char {
+    json_text(&v).into_raw()
+}
+
+/// JSON text borrowed by a callback.
+pub(crate) fn json_borrowed<T: serde::Serialize>(v: T) -> CString {
+    json_text(&v)
+}
+
+/// Text the caller owns (`bc_string_free`).
+pub(crate) fn text_owned(s: String) -> *mut c_char {
+    super::text::c_text(&s).into_raw()
+}
+
+/// Text borrowed by a callback.
+pub(crate) fn text_borrowed(s: String) -> CString {
+    super::text::c_text(&s)
+}
+
+/// A send result the caller owns (`bc_send_result_free`).
+pub(crate) fn send_result_owned(r: crate::client::SendResult) -> *mut bc_send_result {
+    Box::into_raw(Box::new(bc_send_result::from(&r)))
+}
+
+/// A pulled batch.
+pub(crate) fn pulled(r: crate::client::PullResult) -> bc_batch {
+    bc_batch::from(r)
+}
+
+/// A pulled batch the caller owns (`bc_batch_free`).
+pub(crate) fn pulled_owned(r: crate::client::PullResult) -> *mut bc_batch {
+    Box::into_raw(Box::new(bc_batch::from(r)))
+}
+
+/// A batch of the one message a view returned.
+pub(crate) fn viewed(m: crate::protocol::message::MessageExt) -> bc_batch {
+    bc_batch::from(crate::client::PullResult {
+        status: crate::client::PullStatus::Found,
+        next_begin_offset: m.queue_offset + 1,
+        min_offset: -1,
+        max_offset: -1,
+        suggest_which_broker_id: 0,
+        messages: vec![m],
+    })
+}
+
+/// [`viewed`], owned by the caller.
+pub(crate) fn viewed_owned(m: crate::protocol::message::MessageExt) -> *mut bc_batch {
+    Box::into_raw(Box::new(viewed(m)))
 }

@@ -60,6 +60,17 @@ impl Pending {
         }
     }
 
+    /// The completion queue of this handle, if it has one.
+    pub fn queue(&self) -> Option<Arc<Queue>> {
+        self.queue.clone()
+    }
+
+    /// A new handle's pending set with the same completion queue and admission limit (a
+    /// handle derived from this one: its operations are its own to close).
+    pub fn sibling(&self) -> Pending {
+        Pending::new(self.queue.clone(), self.limit)
+    }
+
     /// Registers one operation (under the lock, so close() cannot miss one accepted late, and
     /// admission cannot overshoot): `BC_ERR_CLOSED` once closing, `BC_ERR_WOULD_BLOCK` when
     /// `limit` operations are in flight.
@@ -98,18 +109,8 @@ impl Pending {
     }
 
     /// Starts `op` on the library runtime; `deliver` runs exactly once with its outcome.
-    /// Returns an error (and never calls `deliver`) when the handle is closed.
-    pub fn start<T, F, D>(self: &Arc<Self>, op: F, deliver: D) -> Result<(), bc_error>
-    where
-        T: Send + 'static,
-        F: Future<Output = Result<T, BrokerError>> + Send + 'static,
-        D: FnOnce(Result<T, bc_error>) + Send + 'static,
-    {
-        self.start_with_cancel(op, deliver, None)
-    }
-
-    /// [`Self::start`] with an optional caller's cancel token: when it fires before `op`
-    /// completes, `op` is dropped and `deliver` gets `BC_ERR_CANCELLED` (still exactly once).
+    /// Returns an error (and never calls `deliver`) when the handle is closed or its window
+    /// full. With a caller's cancel token: when it fires before `op` completes, `op` is dropped and `deliver` gets `BC_ERR_CANCELLED` (still exactly once).
     /// A token already cancelled refuses the operation with `BC_ERR_CANCELLED` (and `deliver`
     /// never runs).
     pub fn start_with_cancel<T, F, D>(
