@@ -184,6 +184,176 @@ typedef enum bc_fault_mode {
 #endif
 
 /**
+ * `bc_send_result_status`. All four mean the message was stored.
+ */
+enum bc_send_status
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  BC_SEND_OK = 0,
+  /**
+   * Stored, but the broker's synchronous flush timed out.
+   */
+  BC_SEND_FLUSH_DISK_TIMEOUT = 1,
+  /**
+   * Stored on the master, but replication to the slave timed out.
+   */
+  BC_SEND_FLUSH_SLAVE_TIMEOUT = 2,
+  /**
+   * Stored on the master; no slave was available for synchronous replication.
+   */
+  BC_SEND_SLAVE_NOT_AVAILABLE = 3,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum bc_send_status bc_send_status;
+#else
+typedef int32_t bc_send_status;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * `bc_batch_status`.
+ */
+enum bc_pull_status
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * Messages were found (the batch may still be empty after the client's exact tag check).
+   */
+  BC_PULL_FOUND = 0,
+  /**
+   * Nothing new at that offset (the long poll ended, or none was asked for).
+   */
+  BC_PULL_NO_NEW_MSG = 1,
+  /**
+   * Messages were there, none matched the filter; pull again from the next offset.
+   */
+  BC_PULL_NO_MATCHED_MSG = 2,
+  /**
+   * The offset is outside the queue; `bc_batch_next_offset` says where to go on.
+   */
+  BC_PULL_OFFSET_ILLEGAL = 3,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum bc_pull_status bc_pull_status;
+#else
+typedef int32_t bc_pull_status;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * The `state` of `bc_client_end_transaction` and the answer of a
+ * `bc_transaction_check_cb`.
+ */
+enum bc_transaction_state
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * Not decided yet: the broker asks again later.
+   */
+  BC_TRANSACTION_UNKNOWN = 0,
+  BC_TRANSACTION_COMMIT = 1,
+  BC_TRANSACTION_ROLLBACK = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum bc_transaction_state bc_transaction_state;
+#else
+typedef int32_t bc_transaction_state;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * `bc_manager_broker_state`.
+ */
+enum bc_broker_state
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * Unknown broker, NULL arguments or a closed manager.
+   */
+  BC_BROKER_UNKNOWN = -1,
+  BC_BROKER_HEALTHY = 0,
+  /**
+   * Recent failures, below `max.consecutive.failures`.
+   */
+  BC_BROKER_SUSPECT = 1,
+  /**
+   * Failing at once until a health probe succeeds.
+   */
+  BC_BROKER_DOWN = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum bc_broker_state bc_broker_state;
+#else
+typedef int32_t bc_broker_state;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * The `level` of `bc_set_log_callback` and of each event it receives.
+ */
+enum bc_log_level
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * No events (as a callback's level: off).
+   */
+  BC_LOG_OFF = 0,
+  BC_LOG_ERROR = 1,
+  BC_LOG_WARN = 2,
+  BC_LOG_INFO = 3,
+  BC_LOG_DEBUG = 4,
+  BC_LOG_TRACE = 5,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum bc_log_level bc_log_level;
+#else
+typedef int32_t bc_log_level;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * The filter a pull's expression is written in.
+ */
+enum bc_expression_type
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * Tags: `"*"`, `"a"`, `"a || b"`. The broker filters by tag hash; the client then checks
+   * the exact tag.
+   */
+  BC_EXPRESSION_TAG = 0,
+  /**
+   * An SQL92 condition on message properties (`"a > 5 AND b = 'x'"`); the broker needs
+   * `enablePropertyFilter=true`, else the pull fails with a typed broker error.
+   */
+  BC_EXPRESSION_SQL92 = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum bc_expression_type bc_expression_type;
+#else
+typedef int32_t bc_expression_type;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * Pulled messages and the pull's outcome. Owned by whoever received it; one
  * `bc_batch_free` releases everything. Immutable: readable from any thread.
  */
@@ -201,31 +371,39 @@ typedef struct bc_cancel_token bc_cancel_token;
 typedef struct bc_client bc_client;
 
 /**
- * Settings for `bc_client_new` and `bc_manager_new`. Keys (values are strings):
+ * Settings for `bc_client_new` and `bc_manager_new`: string keys and values, checked when
+ * set. Keys (rendered from the key table in `src/ffi/config.rs`; a test fails on drift):
  *
- * | key | default | meaning |
- * |---|---|---|
- * | `request.timeout.ms` | 3000 | deadline of each operation (connect + write + wait) |
- * | `connect.timeout.ms` | 3000 | cap on establishing a connection |
- * | `max.in.flight` | 4096 | requests per connection before `BC_ERR_WOULD_BLOCK` |
- * | `max.frame.bytes` | 16777216 | largest frame accepted |
- * | `max.body.bytes` | 4194304 | largest message body (or batch) sent |
- * | `header.serializer` | json | `json` or `rocketmq` (binary) |
- * | `language` | JAVA | LanguageCode sent (JAVA, RUST, GO, CPP, …) |
- * | `client.id` | derived | `ip@instance` |
- * | `instance.name` | `<pid>#<nanos>` | instance part of the client id |
- * | `pool.size` | 5 | manager: connections per broker |
- * | `max.consecutive.failures` | 3 | manager: failures before a broker is marked down |
- * | `probe.backoff.initial.ms` / `probe.backoff.max.ms` | 200 / 5000 | manager: probe back-off |
- * | `route.refresh.ms` | 30000 | manager: name-server refresh period |
- * | `acl.access.key` | unset | ACL: sign every request with this access key … |
- * | `acl.secret.key` | unset | … and this secret key (both or neither; never logged) |
- * | `acl.security.token` | unset | ACL: `SecurityToken` sent and signed with each request |
- * | `tls.enable` | false | TLS with certificate verification; any other `tls.*` key also turns TLS on unless `tls.enable` is `false` |
- * | `tls.ca.file` | platform store | PEM file of the CAs trusted for brokers' certificates |
- * | `tls.cert.file` / `tls.key.file` | unset | PEM client certificate chain and its key (both or neither) |
- * | `tls.server.name` | host of the address | name the broker's certificate must carry |
- * | `tls.insecure` | false | `true`: accept any certificate (logs a warning at each connect) |
+ * <!-- config keys -->
+ * | key | type | default | meaning |
+ * |---|---|---|---|
+ * | `request.timeout.ms` | ms | 3000 | deadline of each operation (connect + write + wait); per handle: `bc_client_with_timeout` |
+ * | `connect.timeout.ms` | ms | 3000 | cap on establishing a connection (and its TLS handshake) |
+ * | `max.in.flight` | count | 4096 | operations in flight per client (a manager: times `pool.size`); one more is refused with `BC_ERR_WOULD_BLOCK` when submitted |
+ * | `max.frame.bytes` | bytes | 16777216 | largest frame accepted or sent (the broker's own limit is 16 MiB by default) |
+ * | `max.body.bytes` | bytes | 4194304 | largest message body (or batch) sent |
+ * | `header.serializer` | json \| rocketmq | json | how request headers are encoded |
+ * | `language` | name | JAVA | LanguageCode sent with each request (JAVA, RUST, GO, CPP, …) |
+ * | `client.id` | text | `ip@instance` | the client id brokers see (consumer lists, heartbeats) |
+ * | `instance.name` | text | `<pid>#<nanos>` | the instance part of the derived client id |
+ * | `pool.size` | count | 5 | manager: connections per broker |
+ * | `max.consecutive.failures` | count | 3 | manager: transport failures in a row before a broker is marked down |
+ * | `probe.backoff.initial.ms` | ms | 200 | manager: first wait before probing a down broker (doubles after each failed probe) |
+ * | `probe.backoff.max.ms` | ms | 5000 | manager: longest wait between probes |
+ * | `probe.timeout.ms` | ms | 1000 | manager: deadline of one health probe |
+ * | `route.refresh.ms` | ms | 30000 | manager: how often routes are fetched again from the name servers |
+ * | `name.server.attempt.timeout.ms` | ms | 1000 | manager: deadline of one attempt on one name server before the next is tried |
+ * | `send.retries` | count | 2 | manager: further attempts of a route-aware send after a retriable failure, on another broker |
+ * | `acl.access.key` | text | unset | ACL: sign every request with this access key … |
+ * | `acl.secret.key` | secret | unset | … and this secret key (both or neither; never logged or dumped) |
+ * | `acl.security.token` | secret | unset | ACL: `SecurityToken` sent and signed with each request |
+ * | `tls.enable` | bool | false | TLS with certificate verification; any other `tls.*` key also turns TLS on unless this is `false` |
+ * | `tls.ca.file` | path | platform store | PEM file of the CAs trusted for brokers' certificates |
+ * | `tls.cert.file` | path | unset | PEM client certificate chain (with `tls.key.file`) |
+ * | `tls.key.file` | path | unset | PEM key of the client certificate (with `tls.cert.file`) |
+ * | `tls.server.name` | text | host of the address | name the broker's certificate must carry |
+ * | `tls.insecure` | bool | false | `true`: accept any certificate (logs a warning at each connect) |
+ * <!-- end config keys -->
  */
 typedef struct bc_config bc_config;
 
@@ -252,6 +430,13 @@ typedef struct bc_manager bc_manager;
  * they need before returning), so a built message may be sent from several threads.
  */
 typedef struct bc_message bc_message;
+
+/**
+ * A pull request. Not thread-safe while being built; pulls only read it (and copy it), so a
+ * built request may be used from several threads and reused (set a new offset between
+ * pulls). Opaque.
+ */
+typedef struct bc_pull_request bc_pull_request;
 
 /**
  * A completion queue. Create with `bc_queue_new`, pass to `bc_client_new`/`bc_manager_new`,
@@ -312,7 +497,7 @@ typedef void (*bc_json_cb)(void *user_data,
                            const char *json);
 
 /**
- * Decides a half message's fate when the broker asks (CHECK_TRANSACTION_STATE): return 1 to
+ * Decides a half message's fate when the broker asks (CHECK_TRANSACTION_STATE): return a `bc_transaction_state`: 1 to
  * commit, 2 to roll back, 0 for unknown (the broker asks again later); any other value
  * counts as unknown. `check` is borrowed for the call. Runs on a library thread (also for
  * clients in queue mode: the broker waits for the answer); it may block briefly (e.g. look
@@ -692,6 +877,35 @@ bc_status bc_client_pull_async_with_cancel(const struct bc_client *client,
                                            struct bc_error **err_out);
 
 /**
+ * Pulls as `request` describes (`bc_pull_request`: filter expression of either type, long
+ * polling, offset commit, subscription version). The request is copied.
+ *
+ * Ownership: `out_batch` must not be NULL; `*out_batch` is the caller's (free with
+ * `bc_batch_free`). Thread-safety: any thread but a library thread. Errors:
+ * `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK`, `BC_ERR_CONNECTION`, `BC_ERR_TIMEOUT`,
+ * `BC_ERR_PULL` (e.g. an SQL92 expression the broker cannot parse or does not allow),
+ * `BC_ERR_BROKER_*`, `BC_ERR_CLOSED`.
+ */
+bc_status bc_client_pull_request(const struct bc_client *client,
+                                 const struct bc_pull_request *request,
+                                 struct bc_batch **out_batch,
+                                 struct bc_error **err_out);
+
+/**
+ * Async `bc_client_pull_request` (`cancel` may be NULL: none; see
+ * `bc_client_pull_async_with_cancel`); the callback owns the batch it receives.
+ *
+ * Thread-safety: any thread. Errors (returned): `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK`,
+ * `BC_ERR_CLOSED`, `BC_ERR_CANCELLED` (token already cancelled).
+ */
+bc_status bc_client_pull_request_async(const struct bc_client *client,
+                                       const struct bc_pull_request *request,
+                                       const struct bc_cancel_token *cancel,
+                                       bc_pull_cb cb,
+                                       void *user_data,
+                                       struct bc_error **err_out);
+
+/**
  * The next offset to be written in a queue (exclusive maximum). For a topic or queue the
  * broker does not have, the broker answers 0 and so does this call (`BC_OK`): look the topic
  * up first (`bc_client_get_route_info`) where that matters.
@@ -899,7 +1113,7 @@ bc_status bc_client_unregister_async(const struct bc_client *client,
                                      struct bc_error **err_out);
 
 /**
- * Ends a transaction's half message: `state` 1 commit, 2 rollback, 0 unknown (the broker
+ * Ends a transaction's half message: `state` a `bc_transaction_state` (1 commit, 2 rollback, 0 unknown: the broker
  * will check later). `msg_id`, `offset_msg_id`, `queue_offset` and `transaction_id` are
  * what the half message's send returned. `transaction_id` may be NULL: it is then left out of
  * the request and the broker finds the half message by `offset_msg_id` and `queue_offset`
@@ -1136,6 +1350,41 @@ bc_status bc_config_new(struct bc_config **out_config, struct bc_error **err_out
 bc_status bc_config_set(struct bc_config *config,
                         const char *key,
                         const char *value,
+                        struct bc_error **err_out);
+
+/**
+ * The value set for `key`, as set; NULL (and `BC_OK`) when it is not set, so it has its
+ * default (see the key table above). Secret values (`acl.secret.key`,
+ * `acl.security.token`) read as `"***"` when set.
+ *
+ * Ownership: `*out_value` (NULL or a string) is the caller's; free it with
+ * `bc_string_free`. Thread-safety: not concurrently with `bc_config_set` on it.
+ * Errors: `BC_ERR_INVALID_ARG` (NULL, unknown key).
+ */
+bc_status bc_config_get(const struct bc_config *config,
+                        const char *key,
+                        char **out_value,
+                        struct bc_error **err_out);
+
+/**
+ * Every key set, as a JSON object of strings (`{"pool.size": "2", …}`; secrets as
+ * `"***"`), for a program that shows its settings. Keys not set have their defaults.
+ *
+ * Ownership: `*out_json` is the caller's; free it with `bc_string_free`. Thread-safety: not
+ * concurrently with `bc_config_set` on it. Errors: `BC_ERR_INVALID_ARG`.
+ */
+bc_status bc_config_dump(const struct bc_config *config,
+                         char **out_json,
+                         struct bc_error **err_out);
+
+/**
+ * A copy of `config` (to change one setting for another client, say).
+ *
+ * Ownership: `*out_config` is the caller's; free it with `bc_config_free`. Thread-safety: not
+ * concurrently with `bc_config_set` on `config`. Errors: `BC_ERR_INVALID_ARG`.
+ */
+bc_status bc_config_dup(const struct bc_config *config,
+                        struct bc_config **out_config,
                         struct bc_error **err_out);
 
 /**
@@ -1591,6 +1840,33 @@ bc_status bc_manager_pull_async_with_cancel(const struct bc_manager *manager,
                                             struct bc_error **err_out);
 
 /**
+ * `bc_manager_pull` as `request` describes (see `bc_client_pull_request`), from `broker`
+ * (name or address).
+ *
+ * Ownership: `out_batch` must not be NULL; `*out_batch` is the caller's (free with
+ * `bc_batch_free`). Thread-safety: any thread. Errors: as `bc_manager_pull`.
+ */
+bc_status bc_manager_pull_request(const struct bc_manager *manager,
+                                  const char *broker,
+                                  const struct bc_pull_request *request,
+                                  struct bc_batch **out_batch,
+                                  struct bc_error **err_out);
+
+/**
+ * Async `bc_manager_pull_request` (`cancel` may be NULL: none); the callback owns the batch.
+ *
+ * Thread-safety: any thread. Errors (returned): `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK`,
+ * `BC_ERR_CLOSED`, `BC_ERR_CANCELLED`.
+ */
+bc_status bc_manager_pull_request_async(const struct bc_manager *manager,
+                                        const char *broker,
+                                        const struct bc_pull_request *request,
+                                        const struct bc_cancel_token *cancel,
+                                        bc_pull_cb cb,
+                                        void *user_data,
+                                        struct bc_error **err_out);
+
+/**
  * The committed offset of `consumer_group` on queue `queue_id` of `topic` on `broker`
  * (name or address). Errors: `BC_ERR_OFFSET` when none is committed, `BC_ERR_INVALID_ARG`,
  * transport and broker errors, `BC_ERR_SHUTDOWN`, `BC_ERR_CLOSED`,
@@ -1691,8 +1967,8 @@ bc_status bc_manager_heartbeat_async(const struct bc_manager *manager,
 
 /**
  * The health of the broker at `addr` (an address, or a broker name the manager knows):
- * 0 healthy, 1 suspect (recent failures), 2 down (failing at once until a probe succeeds),
- * -1 unknown broker, NULL arguments or a closed manager.
+ * a `bc_broker_state`: `BC_BROKER_HEALTHY`, `_SUSPECT` (recent failures), `_DOWN` (failing at
+ * once until a probe succeeds), `_UNKNOWN` (unknown broker, NULL arguments or a closed manager).
  *
  * Thread-safety: any thread; never blocks.
  */
@@ -1864,6 +2140,91 @@ bc_status bc_message_set_wait_store(struct bc_message *message,
 void bc_message_free(struct bc_message *message);
 
 /**
+ * Creates a pull of up to 32 messages from queue `queue_id` of `topic` starting at `offset`,
+ * for `consumer_group`, expression `"*"` (TAG), no long polling, no offset commit.
+ *
+ * Ownership: `*out_request` is the caller's; free it with `bc_pull_request_free`; strings are
+ * copied. Thread-safety: any thread. Errors: `BC_ERR_INVALID_ARG` (NULL, bad group or topic).
+ */
+bc_status bc_pull_request_new(const char *consumer_group,
+                              const char *topic,
+                              int32_t queue_id,
+                              int64_t offset,
+                              struct bc_pull_request **out_request,
+                              struct bc_error **err_out);
+
+/**
+ * Sets the first offset wanted (e.g. a batch's `bc_batch_next_offset` for the next pull).
+ *
+ * Thread-safety: not while the request is used elsewhere. Errors: `BC_ERR_INVALID_ARG`.
+ */
+bc_status bc_pull_request_set_offset(struct bc_pull_request *request,
+                                     int64_t offset,
+                                     struct bc_error **err_out);
+
+/**
+ * Sets how many messages one pull returns at most (1 and up; the broker caps it too).
+ *
+ * Thread-safety: not while the request is used elsewhere. Errors: `BC_ERR_INVALID_ARG`
+ * (NULL, `max_messages` < 1).
+ */
+bc_status bc_pull_request_set_max_messages(struct bc_pull_request *request,
+                                           int32_t max_messages,
+                                           struct bc_error **err_out);
+
+/**
+ * Sets the filter: `expression` in `expression_type` (a `bc_expression_type`). The pull
+ * carries it (FLAG_SUBSCRIPTION), so no heartbeat subscription is needed. `expression` NULL
+ * uses the subscription the group registered by heartbeat instead (with `sub_version`).
+ *
+ * Thread-safety: not while the request is used elsewhere. Errors: `BC_ERR_INVALID_ARG`
+ * (NULL request, bad UTF-8, an empty expression, an unknown type).
+ */
+bc_status bc_pull_request_set_expression(struct bc_pull_request *request,
+                                         const char *expression,
+                                         int32_t expression_type,
+                                         struct bc_error **err_out);
+
+/**
+ * Long polling: the broker holds the pull up to `suspend_timeout_ms` while the queue has
+ * nothing new (FLAG_SUSPEND); 0 turns it off. The pull's deadline is stretched to outlast
+ * the hold.
+ *
+ * Thread-safety: not while the request is used elsewhere. Errors: `BC_ERR_INVALID_ARG`
+ * (NULL, negative).
+ */
+bc_status bc_pull_request_set_long_polling(struct bc_pull_request *request,
+                                           int32_t suspend_timeout_ms,
+                                           struct bc_error **err_out);
+
+/**
+ * Commits `offset` for the group with the pull (FLAG_COMMIT_OFFSET), as the Java push
+ * consumer does; a negative `offset` commits nothing (the default).
+ *
+ * Thread-safety: not while the request is used elsewhere. Errors: `BC_ERR_INVALID_ARG`.
+ */
+bc_status bc_pull_request_set_commit_offset(struct bc_pull_request *request,
+                                            int64_t offset,
+                                            struct bc_error **err_out);
+
+/**
+ * Sets the subscription version sent with the pull (it must not exceed the one the
+ * group's heartbeat registered when the pull carries no expression; default 0).
+ *
+ * Thread-safety: not while the request is used elsewhere. Errors: `BC_ERR_INVALID_ARG`.
+ */
+bc_status bc_pull_request_set_sub_version(struct bc_pull_request *request,
+                                          int64_t sub_version,
+                                          struct bc_error **err_out);
+
+/**
+ * Frees a request; NULL is ignored. Pulls in progress do not need it.
+ *
+ * Thread-safety: once, when no other thread uses it.
+ */
+void bc_pull_request_free(struct bc_pull_request *request);
+
+/**
  * Creates a completion queue.
  *
  * Ownership: the caller owns `*out` and frees it with `bc_queue_free` (after the clients
@@ -1936,8 +2297,7 @@ bc_status bc_queue_set_wakeup(const struct bc_queue *queue,
 void bc_queue_free(struct bc_queue *queue);
 
 /**
- * 0 SEND_OK, 1 FLUSH_DISK_TIMEOUT, 2 FLUSH_SLAVE_TIMEOUT, 3 SLAVE_NOT_AVAILABLE (all four
- * mean the message was stored); -1 for NULL.
+ * A `bc_send_status` (`BC_SEND_OK` …; all four mean the message was stored); -1 for NULL.
  */
 int32_t bc_send_result_status(const struct bc_send_result *r);
 
@@ -1976,7 +2336,8 @@ int64_t bc_send_result_queue_offset(const struct bc_send_result *r);
 void bc_send_result_free(struct bc_send_result *r);
 
 /**
- * 0 FOUND, 1 NO_NEW_MSG, 2 NO_MATCHED_MSG, 3 OFFSET_ILLEGAL; -1 for NULL.
+ * A `bc_pull_status` (`BC_PULL_FOUND`, `_NO_NEW_MSG`, `_NO_MATCHED_MSG`, `_OFFSET_ILLEGAL`);
+ * -1 for NULL.
  */
 int32_t bc_batch_status(const struct bc_batch *b);
 
@@ -2015,6 +2376,29 @@ bc_status bc_batch_get(const struct bc_batch *b,
  * arguments). Ownership: borrowed until `bc_batch_free(b)`.
  */
 const char *bc_batch_property(const struct bc_batch *b, size_t index, const char *name);
+
+/**
+ * How many properties message `index` carries (system ones such as `UNIQ_KEY`, `KEYS`,
+ * `TAGS` included); 0 for bad arguments. Read them with `bc_batch_property_at`.
+ *
+ * Thread-safety: any thread (a batch is immutable).
+ */
+size_t bc_batch_property_count(const struct bc_batch *b, size_t index);
+
+/**
+ * Property `j` (0 ≤ `j` < `bc_batch_property_count(b, index)`) of message `index`: its
+ * name and value, in the order the broker stored them.
+ *
+ * Ownership: `*out_name` and `*out_value` are borrowed until `bc_batch_free(b)`; both must
+ * not be NULL. Thread-safety: any thread. Errors: `BC_ERR_INVALID_ARG` (NULL, an index out
+ * of range).
+ */
+bc_status bc_batch_property_at(const struct bc_batch *b,
+                               size_t index,
+                               size_t j,
+                               const char **out_name,
+                               const char **out_value,
+                               struct bc_error **err_out);
 
 /**
  * Frees a batch and every view into it; NULL is ignored.

@@ -46,6 +46,7 @@ OPTIONAL = {
     ("bc_client_unregister", "consumer_group"): "NULL: none",
     ("bc_client_unregister_async", "producer_group"): "NULL: none",
     ("bc_client_unregister_async", "consumer_group"): "NULL: none",
+    ("bc_pull_request_set_expression", "expression"): "NULL: the heartbeat's subscription",
 }
 
 # Valid values for the parameters that are not the NULL one, by type.
@@ -63,6 +64,8 @@ BY_TYPE = {
     "struct bc_queue *": "fx.queue",
     "const struct bc_cancel_token *": "fx.token",
     "struct bc_cancel_token *": "fx.token",
+    "const struct bc_pull_request *": "fx.request",
+    "struct bc_pull_request *": "fx.request",
     "const struct bc_error *": "fx.error",
     "struct bc_error *": "fx.error",
     "const uint8_t *": "fx.bytes",
@@ -86,10 +89,12 @@ OUT_TYPES = {  # out-parameters: a fixture slot, freed after the call if it was 
     "struct bc_message **": "&fx.out_message",
     "struct bc_queue **": "&fx.out_queue",
     "struct bc_cancel_token **": "&fx.out_token",
+    "struct bc_pull_request **": "&fx.out_request",
     "struct bc_batch **": "&fx.out_batch",
     "struct bc_send_result **": "&fx.out_result",
     "struct bc_error **": "g_err_out",
     "char **": "&fx.out_string",
+    "const char **": "&fx.out_cstring",
 }
 
 

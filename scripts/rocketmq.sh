@@ -358,6 +358,8 @@ mappedFileSizeTimerLog=8388608
 maxHashSlotNum=50000
 maxIndexNum=200000
 autoCreateTopicEnable=true
+# SQL92 filters on pulls (bc_pull_request with BC_EXPRESSION_SQL92).
+enablePropertyFilter=true
 autoCreateSubscriptionGroup=true
 diskMaxUsedSpaceRatio=95
 transactionTimeOut=2000

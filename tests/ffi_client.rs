@@ -13,7 +13,9 @@ use std::time::Duration;
 use brokerclient::ffi::client::*;
 use brokerclient::ffi::config::*;
 use brokerclient::ffi::error::*;
+use brokerclient::ffi::manager::*;
 use brokerclient::ffi::message::*;
+use brokerclient::ffi::pull::*;
 use brokerclient::ffi::queue::*;
 use brokerclient::ffi::result::*;
 use brokerclient::ffi::status::bc_status;
@@ -344,6 +346,166 @@ fn an_oversize_frame_is_refused_and_the_connection_survives() {
     bc_send_result_free(result);
     bc_message_free(big);
     bc_message_free(small);
+    bc_client_free(client);
+}
+
+fn text(p: *const std::ffi::c_char) -> String {
+    unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
+}
+
+fn send_with_property(client: *const bc_client, topic: &str, body: &[u8], prop: (&CStr, &CStr)) {
+    let m = new_message(topic, body);
+    assert_eq!(
+        bc_message_set_property(m, prop.0.as_ptr(), prop.1.as_ptr(), null_mut()),
+        bc_status::BC_OK
+    );
+    let mut r = null_mut();
+    assert_eq!(
+        bc_client_send(client, c"bc_ffi_pg".as_ptr(), 0, m, &mut r, null_mut()),
+        bc_status::BC_OK
+    );
+    bc_send_result_free(r);
+    bc_message_free(m);
+}
+
+/// The request-object pull: an SQL92 filter on a user property (the broker runs with
+/// enablePropertyFilter=true) returns exactly the matching messages — through C it used to go
+/// out as a TAG expression and the client's tag check dropped everything. The pulled
+/// messages' properties can be iterated. Through a manager's pooled client and a
+/// per-call-timeout handle too.
+#[test]
+fn pull_request_object_with_sql92_through_client_manager_and_timeout_handles() {
+    let client = new_client(null());
+    let topic = unique_name("bc_ffi_sql");
+    create_topic(client, &topic);
+    for (i, body) in [b"one", b"two", b"six"].iter().enumerate() {
+        let v = CString::new((i * 5).to_string()).unwrap(); // 0, 5, 10
+        send_with_property(client, &topic, *body, (c"n", &v));
+    }
+    let t = CString::new(topic.clone()).unwrap();
+    let mut req = null_mut();
+    assert_eq!(
+        bc_pull_request_new(
+            c"bc_ffi_sql_cg".as_ptr(),
+            t.as_ptr(),
+            0,
+            0,
+            &mut req,
+            null_mut()
+        ),
+        bc_status::BC_OK
+    );
+    assert_eq!(
+        bc_pull_request_set_expression(
+            req,
+            c"n > 3".as_ptr(),
+            bc_expression_type::BC_EXPRESSION_SQL92 as i32,
+            null_mut()
+        ),
+        bc_status::BC_OK
+    );
+    // The broker builds the consume queue right after answering a send: poll (bounded).
+    let pull = |c: *const bc_client| -> Vec<Vec<u8>> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let mut b = null_mut();
+            let mut err = null_mut();
+            let s = bc_client_pull_request(c, req, &mut b, &mut err);
+            assert_eq!(
+                s,
+                bc_status::BC_OK,
+                "{}",
+                if err.is_null() {
+                    String::new()
+                } else {
+                    text(bc_error_message(err))
+                }
+            );
+            let n = bc_batch_len(b);
+            let mut bodies = Vec::new();
+            for i in 0..n {
+                let mut v: bc_message_view = unsafe { std::mem::zeroed() };
+                v.struct_size = std::mem::size_of::<bc_message_view>();
+                assert_eq!(bc_batch_get(b, i, &mut v, null_mut()), bc_status::BC_OK);
+                bodies.push(unsafe { std::slice::from_raw_parts(v.body, v.body_len) }.to_vec());
+                let count = bc_batch_property_count(b, i);
+                let mut found = false;
+                for j in 0..count {
+                    let (mut k, mut val) = (null(), null());
+                    assert_eq!(
+                        bc_batch_property_at(b, i, j, &mut k, &mut val, null_mut()),
+                        bc_status::BC_OK
+                    );
+                    found |= text(k) == "n";
+                }
+                assert!(
+                    found && count >= 2,
+                    "properties of a pulled message: {count}"
+                );
+                let (mut k, mut val) = (null(), null());
+                assert_eq!(
+                    bc_batch_property_at(b, i, count, &mut k, &mut val, null_mut()),
+                    bc_status::BC_ERR_INVALID_ARG
+                );
+            }
+            bc_batch_free(b);
+            if bodies.len() >= 2 || std::time::Instant::now() > deadline {
+                return bodies;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    assert_eq!(pull(client), vec![b"two".to_vec(), b"six".to_vec()]);
+
+    // A per-call-timeout handle shares the connection.
+    let mut quick = null_mut();
+    assert_eq!(
+        bc_client_with_timeout(client, 5_000, &mut quick, null_mut()),
+        bc_status::BC_OK
+    );
+    assert_eq!(pull(quick), vec![b"two".to_vec(), b"six".to_vec()]);
+    let mut id = null_mut();
+    assert_eq!(
+        bc_client_get_client_id(quick, &mut id, null_mut()),
+        bc_status::BC_OK
+    );
+    assert!(text(id).contains('@'), "{}", text(id));
+    bc_string_free(id);
+    bc_client_free(quick);
+
+    // A manager's pooled client reaches every client operation.
+    let mut m = null_mut();
+    assert_eq!(
+        bc_manager_new(null(), null(), &mut m, null_mut()),
+        bc_status::BC_OK
+    );
+    let addr = CString::new(broker_addr()).unwrap();
+    let mut added = null_mut();
+    assert_eq!(
+        bc_manager_add_broker(m, addr.as_ptr(), &mut added, null_mut()),
+        bc_status::BC_OK
+    );
+    bc_string_free(added);
+    let mut pooled = null_mut();
+    assert_eq!(
+        bc_manager_client(m, addr.as_ptr(), &mut pooled, null_mut()),
+        bc_status::BC_OK
+    );
+    assert_eq!(pull(pooled), vec![b"two".to_vec(), b"six".to_vec()]);
+    let mut min = -1;
+    assert_eq!(
+        bc_client_get_min_offset(pooled, t.as_ptr(), 0, &mut min, null_mut()),
+        bc_status::BC_OK
+    );
+    assert_eq!(min, 0);
+    let mut nobody = null_mut();
+    assert_eq!(
+        bc_manager_client(m, c"127.0.0.1:1".as_ptr(), &mut nobody, null_mut()),
+        bc_status::BC_ERR_INVALID_ARG
+    );
+    bc_client_free(pooled);
+    bc_manager_free(m);
+    bc_pull_request_free(req);
     bc_client_free(client);
 }
 

@@ -22,6 +22,7 @@ use super::error::bc_error;
 use super::message::bc_message;
 use super::ops::{self, done_blocking, start, value_blocking, Handle};
 use super::pending::Pending;
+use super::pull::{bc_pull_request, request_arg};
 use super::queue::{bc_queue, Queue};
 use super::result::{bc_batch, bc_send_result};
 use super::status::bc_status;
@@ -702,6 +703,56 @@ pub extern "C" fn bc_client_pull_async_with_cancel(
     )
 }
 
+/// Pulls as `request` describes (`bc_pull_request`: filter expression of either type, long
+/// polling, offset commit, subscription version). The request is copied.
+///
+/// Ownership: `out_batch` must not be NULL; `*out_batch` is the caller's (free with
+/// `bc_batch_free`). Thread-safety: any thread but a library thread. Errors:
+/// `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK`, `BC_ERR_CONNECTION`, `BC_ERR_TIMEOUT`,
+/// `BC_ERR_PULL` (e.g. an SQL92 expression the broker cannot parse or does not allow),
+/// `BC_ERR_BROKER_*`, `BC_ERR_CLOSED`.
+#[no_mangle]
+pub extern "C" fn bc_client_pull_request(
+    client: *const bc_client,
+    request: *const bc_pull_request,
+    out_batch: *mut *mut bc_batch,
+    err_out: *mut *mut bc_error,
+) -> bc_status {
+    value_blocking(
+        client,
+        out_batch,
+        "out_batch",
+        err_out,
+        |_| request_arg(request).map(pull),
+        ops::pulled_owned,
+    )
+}
+
+/// Async `bc_client_pull_request` (`cancel` may be NULL: none; see
+/// `bc_client_pull_async_with_cancel`); the callback owns the batch it receives.
+///
+/// Thread-safety: any thread. Errors (returned): `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK`,
+/// `BC_ERR_CLOSED`, `BC_ERR_CANCELLED` (token already cancelled).
+#[no_mangle]
+pub extern "C" fn bc_client_pull_request_async(
+    client: *const bc_client,
+    request: *const bc_pull_request,
+    cancel: *const super::cancel::bc_cancel_token,
+    cb: bc_pull_cb,
+    user_data: *mut c_void,
+    err_out: *mut *mut bc_error,
+) -> bc_status {
+    start(
+        client,
+        cb,
+        user_data,
+        cancel,
+        err_out,
+        |_| request_arg(request).map(pull),
+        ops::pulled,
+    )
+}
+
 /// The next offset to be written in a queue (exclusive maximum). For a topic or queue the
 /// broker does not have, the broker answers 0 and so does this call (`BC_OK`): look the topic
 /// up first (`bc_client_get_route_info`) where that matters.
@@ -1236,7 +1287,7 @@ fn end_transaction(
     })
 }
 
-/// Ends a transaction's half message: `state` 1 commit, 2 rollback, 0 unknown (the broker
+/// Ends a transaction's half message: `state` a `bc_transaction_state` (1 commit, 2 rollback, 0 unknown: the broker
 /// will check later). `msg_id`, `offset_msg_id`, `queue_offset` and `transaction_id` are
 /// what the half message's send returned. `transaction_id` may be NULL: it is then left out of
 /// the request and the broker finds the half message by `offset_msg_id` and `queue_offset`

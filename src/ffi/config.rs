@@ -5,39 +5,48 @@ use std::ffi::c_char;
 use std::time::Duration;
 
 use super::boundary::{
-    call, free_object, new_object, object_mut, optional_object, str_arg, Object,
+    call, free_object, new_object, object, object_mut, optional_object, out, str_arg, Object,
 };
 use super::error::bc_error;
 use super::status::bc_status;
+use super::text::{c_text, json_text};
 use crate::manager::ManagerConfig;
 use crate::protocol::{LanguageCode, SerializeType};
 use crate::transport::{Credentials, TlsConfig};
 
-/// Settings for `bc_client_new` and `bc_manager_new`. Keys (values are strings):
+/// Settings for `bc_client_new` and `bc_manager_new`: string keys and values, checked when
+/// set. Keys (rendered from the key table in `src/ffi/config.rs`; a test fails on drift):
 ///
-/// | key | default | meaning |
-/// |---|---|---|
-/// | `request.timeout.ms` | 3000 | deadline of each operation (connect + write + wait) |
-/// | `connect.timeout.ms` | 3000 | cap on establishing a connection |
-/// | `max.in.flight` | 4096 | requests per connection before `BC_ERR_WOULD_BLOCK` |
-/// | `max.frame.bytes` | 16777216 | largest frame accepted |
-/// | `max.body.bytes` | 4194304 | largest message body (or batch) sent |
-/// | `header.serializer` | json | `json` or `rocketmq` (binary) |
-/// | `language` | JAVA | LanguageCode sent (JAVA, RUST, GO, CPP, …) |
-/// | `client.id` | derived | `ip@instance` |
-/// | `instance.name` | `<pid>#<nanos>` | instance part of the client id |
-/// | `pool.size` | 5 | manager: connections per broker |
-/// | `max.consecutive.failures` | 3 | manager: failures before a broker is marked down |
-/// | `probe.backoff.initial.ms` / `probe.backoff.max.ms` | 200 / 5000 | manager: probe back-off |
-/// | `route.refresh.ms` | 30000 | manager: name-server refresh period |
-/// | `acl.access.key` | unset | ACL: sign every request with this access key … |
-/// | `acl.secret.key` | unset | … and this secret key (both or neither; never logged) |
-/// | `acl.security.token` | unset | ACL: `SecurityToken` sent and signed with each request |
-/// | `tls.enable` | false | TLS with certificate verification; any other `tls.*` key also turns TLS on unless `tls.enable` is `false` |
-/// | `tls.ca.file` | platform store | PEM file of the CAs trusted for brokers' certificates |
-/// | `tls.cert.file` / `tls.key.file` | unset | PEM client certificate chain and its key (both or neither) |
-/// | `tls.server.name` | host of the address | name the broker's certificate must carry |
-/// | `tls.insecure` | false | `true`: accept any certificate (logs a warning at each connect) |
+/// <!-- config keys -->
+/// | key | type | default | meaning |
+/// |---|---|---|---|
+/// | `request.timeout.ms` | ms | 3000 | deadline of each operation (connect + write + wait); per handle: `bc_client_with_timeout` |
+/// | `connect.timeout.ms` | ms | 3000 | cap on establishing a connection (and its TLS handshake) |
+/// | `max.in.flight` | count | 4096 | operations in flight per client (a manager: times `pool.size`); one more is refused with `BC_ERR_WOULD_BLOCK` when submitted |
+/// | `max.frame.bytes` | bytes | 16777216 | largest frame accepted or sent (the broker's own limit is 16 MiB by default) |
+/// | `max.body.bytes` | bytes | 4194304 | largest message body (or batch) sent |
+/// | `header.serializer` | json \| rocketmq | json | how request headers are encoded |
+/// | `language` | name | JAVA | LanguageCode sent with each request (JAVA, RUST, GO, CPP, …) |
+/// | `client.id` | text | `ip@instance` | the client id brokers see (consumer lists, heartbeats) |
+/// | `instance.name` | text | `<pid>#<nanos>` | the instance part of the derived client id |
+/// | `pool.size` | count | 5 | manager: connections per broker |
+/// | `max.consecutive.failures` | count | 3 | manager: transport failures in a row before a broker is marked down |
+/// | `probe.backoff.initial.ms` | ms | 200 | manager: first wait before probing a down broker (doubles after each failed probe) |
+/// | `probe.backoff.max.ms` | ms | 5000 | manager: longest wait between probes |
+/// | `probe.timeout.ms` | ms | 1000 | manager: deadline of one health probe |
+/// | `route.refresh.ms` | ms | 30000 | manager: how often routes are fetched again from the name servers |
+/// | `name.server.attempt.timeout.ms` | ms | 1000 | manager: deadline of one attempt on one name server before the next is tried |
+/// | `send.retries` | count | 2 | manager: further attempts of a route-aware send after a retriable failure, on another broker |
+/// | `acl.access.key` | text | unset | ACL: sign every request with this access key … |
+/// | `acl.secret.key` | secret | unset | … and this secret key (both or neither; never logged or dumped) |
+/// | `acl.security.token` | secret | unset | ACL: `SecurityToken` sent and signed with each request |
+/// | `tls.enable` | bool | false | TLS with certificate verification; any other `tls.*` key also turns TLS on unless this is `false` |
+/// | `tls.ca.file` | path | platform store | PEM file of the CAs trusted for brokers' certificates |
+/// | `tls.cert.file` | path | unset | PEM client certificate chain (with `tls.key.file`) |
+/// | `tls.key.file` | path | unset | PEM key of the client certificate (with `tls.cert.file`) |
+/// | `tls.server.name` | text | host of the address | name the broker's certificate must carry |
+/// | `tls.insecure` | bool | false | `true`: accept any certificate (logs a warning at each connect) |
+/// <!-- end config keys -->
 pub struct bc_config {
     values: BTreeMap<String, String>,
 }
@@ -46,31 +55,82 @@ impl Object for bc_config {
     const NAME: &'static str = "config";
 }
 
-const KEYS: &[&str] = &[
-    "request.timeout.ms",
-    "connect.timeout.ms",
-    "max.in.flight",
-    "max.frame.bytes",
-    "max.body.bytes",
-    "header.serializer",
-    "language",
-    "client.id",
-    "instance.name",
-    "pool.size",
-    "max.consecutive.failures",
-    "probe.backoff.initial.ms",
-    "probe.backoff.max.ms",
-    "route.refresh.ms",
-    "acl.access.key",
-    "acl.secret.key",
-    "acl.security.token",
-    "tls.enable",
-    "tls.ca.file",
-    "tls.cert.file",
-    "tls.key.file",
-    "tls.server.name",
-    "tls.insecure",
+/// One configuration key: name, type, default and meaning. Every copy of the key
+/// documentation (the `bc_config` comment in the header, `docs/c-api.md`) is rendered from
+/// this table, and `config_key_docs_are_current` fails when one drifts.
+// Only the documentation (rendered in tests) reads `default` and `meaning`.
+#[cfg_attr(not(test), allow(dead_code))]
+pub(crate) struct Key {
+    pub name: &'static str,
+    pub kind: &'static str,
+    pub default: &'static str,
+    pub meaning: &'static str,
+}
+
+const fn key(
+    name: &'static str,
+    kind: &'static str,
+    default: &'static str,
+    meaning: &'static str,
+) -> Key {
+    Key {
+        name,
+        kind,
+        default,
+        meaning,
+    }
+}
+
+pub(crate) const KEYS: &[Key] = &[
+    key("request.timeout.ms", "ms", "3000", "deadline of each operation (connect + write + wait); per handle: `bc_client_with_timeout`"),
+    key("connect.timeout.ms", "ms", "3000", "cap on establishing a connection (and its TLS handshake)"),
+    key("max.in.flight", "count", "4096", "operations in flight per client (a manager: times `pool.size`); one more is refused with `BC_ERR_WOULD_BLOCK` when submitted"),
+    key("max.frame.bytes", "bytes", "16777216", "largest frame accepted or sent (the broker's own limit is 16 MiB by default)"),
+    key("max.body.bytes", "bytes", "4194304", "largest message body (or batch) sent"),
+    key("header.serializer", "json \\| rocketmq", "json", "how request headers are encoded"),
+    key("language", "name", "JAVA", "LanguageCode sent with each request (JAVA, RUST, GO, CPP, …)"),
+    key("client.id", "text", "`ip@instance`", "the client id brokers see (consumer lists, heartbeats)"),
+    key("instance.name", "text", "`<pid>#<nanos>`", "the instance part of the derived client id"),
+    key("pool.size", "count", "5", "manager: connections per broker"),
+    key("max.consecutive.failures", "count", "3", "manager: transport failures in a row before a broker is marked down"),
+    key("probe.backoff.initial.ms", "ms", "200", "manager: first wait before probing a down broker (doubles after each failed probe)"),
+    key("probe.backoff.max.ms", "ms", "5000", "manager: longest wait between probes"),
+    key("probe.timeout.ms", "ms", "1000", "manager: deadline of one health probe"),
+    key("route.refresh.ms", "ms", "30000", "manager: how often routes are fetched again from the name servers"),
+    key("name.server.attempt.timeout.ms", "ms", "1000", "manager: deadline of one attempt on one name server before the next is tried"),
+    key("send.retries", "count", "2", "manager: further attempts of a route-aware send after a retriable failure, on another broker"),
+    key("acl.access.key", "text", "unset", "ACL: sign every request with this access key …"),
+    key("acl.secret.key", "secret", "unset", "… and this secret key (both or neither; never logged or dumped)"),
+    key("acl.security.token", "secret", "unset", "ACL: `SecurityToken` sent and signed with each request"),
+    key("tls.enable", "bool", "false", "TLS with certificate verification; any other `tls.*` key also turns TLS on unless this is `false`"),
+    key("tls.ca.file", "path", "platform store", "PEM file of the CAs trusted for brokers' certificates"),
+    key("tls.cert.file", "path", "unset", "PEM client certificate chain (with `tls.key.file`)"),
+    key("tls.key.file", "path", "unset", "PEM key of the client certificate (with `tls.cert.file`)"),
+    key("tls.server.name", "text", "host of the address", "name the broker's certificate must carry"),
+    key("tls.insecure", "bool", "false", "`true`: accept any certificate (logs a warning at each connect)"),
 ];
+
+/// The key table as a Markdown table (the text every copy of the documentation holds).
+#[cfg(test)]
+pub(crate) fn key_table_markdown() -> String {
+    let mut t = String::from("| key | type | default | meaning |\n|---|---|---|---|\n");
+    for k in KEYS {
+        t.push_str(&format!(
+            "| `{}` | {} | {} | {} |\n",
+            k.name, k.kind, k.default, k.meaning
+        ));
+    }
+    t
+}
+
+fn known(key: &str) -> bool {
+    KEYS.iter().any(|k| k.name == key)
+}
+
+/// Values never shown by `bc_config_get` and `bc_config_dump`.
+fn is_secret(key: &str) -> bool {
+    KEYS.iter().any(|k| k.name == key && k.kind == "secret")
+}
 
 fn boolean(key: &str, v: &str) -> Result<bool, bc_error> {
     match v.trim().to_ascii_lowercase().as_str() {
@@ -157,6 +217,9 @@ fn apply(c: &mut ManagerConfig, key: &str, v: &str) -> Result<(), bc_error> {
         "probe.backoff.initial.ms" => c.probe_initial_backoff = millis(key, v)?,
         "probe.backoff.max.ms" => c.probe_max_backoff = millis(key, v)?,
         "route.refresh.ms" => c.route_refresh_interval = millis(key, v)?,
+        "probe.timeout.ms" => c.probe_timeout = millis(key, v)?,
+        "name.server.attempt.timeout.ms" => c.name_server_attempt_timeout = millis(key, v)?,
+        "send.retries" => c.send_retries = parse(key, v)?,
         "acl.access.key" => credentials(c).access_key = secret(key, v)?,
         "acl.secret.key" => credentials(c).secret_key = secret(key, v)?,
         "acl.security.token" => credentials(c).security_token = Some(secret(key, v)?),
@@ -253,7 +316,7 @@ pub extern "C" fn bc_config_set(
         let cfg = object_mut(config)?;
         let key = str_arg(key, "key")?;
         let value = str_arg(value, "value")?;
-        if !KEYS.contains(&key) {
+        if !known(key) {
             return Err(bc_error::invalid_arg(&format!(
                 "unknown configuration key {key:?}"
             )));
@@ -261,6 +324,83 @@ pub extern "C" fn bc_config_set(
         validate(key, value)?;
         cfg.values.insert(key.to_owned(), value.to_owned());
         Ok(())
+    })
+}
+
+/// The value set for `key`, as set; NULL (and `BC_OK`) when it is not set, so it has its
+/// default (see the key table above). Secret values (`acl.secret.key`,
+/// `acl.security.token`) read as `"***"` when set.
+///
+/// Ownership: `*out_value` (NULL or a string) is the caller's; free it with
+/// `bc_string_free`. Thread-safety: not concurrently with `bc_config_set` on it.
+/// Errors: `BC_ERR_INVALID_ARG` (NULL, unknown key).
+#[no_mangle]
+pub extern "C" fn bc_config_get(
+    config: *const bc_config,
+    key: *const c_char,
+    out_value: *mut *mut c_char,
+    err_out: *mut *mut bc_error,
+) -> bc_status {
+    call(err_out, || {
+        let cfg = object(config)?;
+        let key = str_arg(key, "key")?;
+        if !known(key) {
+            return Err(bc_error::invalid_arg(&format!(
+                "unknown configuration key {key:?}"
+            )));
+        }
+        let value = cfg.values.get(key).map(|v| shown(key, v));
+        out(
+            out_value,
+            "out_value",
+            value.map_or(std::ptr::null_mut(), |v| c_text(&v).into_raw()),
+        )
+    })
+}
+
+fn shown(key: &str, v: &str) -> String {
+    if is_secret(key) {
+        "***".to_owned()
+    } else {
+        v.to_owned()
+    }
+}
+
+/// Every key set, as a JSON object of strings (`{"pool.size": "2", …}`; secrets as
+/// `"***"`), for a program that shows its settings. Keys not set have their defaults.
+///
+/// Ownership: `*out_json` is the caller's; free it with `bc_string_free`. Thread-safety: not
+/// concurrently with `bc_config_set` on it. Errors: `BC_ERR_INVALID_ARG`.
+#[no_mangle]
+pub extern "C" fn bc_config_dump(
+    config: *const bc_config,
+    out_json: *mut *mut c_char,
+    err_out: *mut *mut bc_error,
+) -> bc_status {
+    call(err_out, || {
+        let cfg = object(config)?;
+        let shown: BTreeMap<&str, String> = cfg
+            .values
+            .iter()
+            .map(|(k, v)| (k.as_str(), shown(k, v)))
+            .collect();
+        out(out_json, "out_json", json_text(&shown).into_raw())
+    })
+}
+
+/// A copy of `config` (to change one setting for another client, say).
+///
+/// Ownership: `*out_config` is the caller's; free it with `bc_config_free`. Thread-safety: not
+/// concurrently with `bc_config_set` on `config`. Errors: `BC_ERR_INVALID_ARG`.
+#[no_mangle]
+pub extern "C" fn bc_config_dup(
+    config: *const bc_config,
+    out_config: *mut *mut bc_config,
+    err_out: *mut *mut bc_error,
+) -> bc_status {
+    call(err_out, || {
+        let values = object(config)?.values.clone();
+        new_object(out_config, "out_config", bc_config { values })
     })
 }
 
@@ -275,6 +415,117 @@ pub extern "C" fn bc_config_free(config: *mut bc_config) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Replaces what stands between `start` and `end` in `text` with `body`; None when the
+    /// markers are missing.
+    fn between(text: &str, start: &str, end: &str, body: &str) -> Option<String> {
+        let i = text.find(start)? + start.len();
+        let j = i + text[i..].find(end)?;
+        Some(format!("{}\n{}{}", &text[..i], body, &text[j..]))
+    }
+
+    /// Every copy of the key documentation is the table rendered from `KEYS`: the comment on
+    /// `bc_config` (and so the header cbindgen makes from it) and docs/c-api.md. With
+    /// BC_UPDATE_DOCS=1 the test rewrites both instead of failing.
+    #[test]
+    fn config_key_docs_are_current() {
+        let table = key_table_markdown();
+        let as_doc: String = table.lines().map(|l| format!("/// {l}\n")).collect();
+        let root = env!("CARGO_MANIFEST_DIR");
+        let copies = [
+            (
+                format!("{root}/src/ffi/config.rs"),
+                "/// <!-- config keys -->",
+                "/// <!-- end config keys -->",
+                as_doc,
+            ),
+            (
+                format!("{root}/docs/c-api.md"),
+                "<!-- config keys -->",
+                "<!-- end config keys -->",
+                table.clone(),
+            ),
+        ];
+        for (path, start, end, body) in copies {
+            let text = std::fs::read_to_string(&path).unwrap();
+            let want = between(&text, start, end, &body)
+                .unwrap_or_else(|| panic!("{path}: the markers {start} … {end} are missing"));
+            if want != text {
+                if std::env::var("BC_UPDATE_DOCS").as_deref() == Ok("1") {
+                    std::fs::write(&path, want).unwrap();
+                } else {
+                    panic!(
+                        "{path}: the configuration key documentation differs from KEYS \
+                         (run BC_UPDATE_DOCS=1 cargo test --lib config_key_docs_are_current)"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn get_dump_and_dup_show_what_was_set_and_hide_secrets() {
+        let mut cfg = std::ptr::null_mut();
+        assert_eq!(
+            bc_config_new(&mut cfg, std::ptr::null_mut()),
+            bc_status::BC_OK
+        );
+        for (k, v) in [
+            (c"pool.size", c"2"),
+            (c"acl.secret.key", c"s3cret"),
+            (c"send.retries", c"0"),
+        ] {
+            assert_eq!(
+                bc_config_set(cfg, k.as_ptr(), v.as_ptr(), std::ptr::null_mut()),
+                bc_status::BC_OK
+            );
+        }
+        let get = |cfg: *const bc_config, k: &std::ffi::CStr| {
+            let mut v = std::ptr::null_mut();
+            assert_eq!(
+                bc_config_get(cfg, k.as_ptr(), &mut v, std::ptr::null_mut()),
+                bc_status::BC_OK
+            );
+            let s = (!v.is_null()).then(|| {
+                unsafe { std::ffi::CStr::from_ptr(v) }
+                    .to_string_lossy()
+                    .into_owned()
+            });
+            super::super::client::bc_string_free(v);
+            s
+        };
+        assert_eq!(get(cfg, c"pool.size").as_deref(), Some("2"));
+        assert_eq!(get(cfg, c"acl.secret.key").as_deref(), Some("***"));
+        assert_eq!(get(cfg, c"route.refresh.ms"), None);
+        let mut v = std::ptr::null_mut();
+        assert_eq!(
+            bc_config_get(cfg, c"no.such".as_ptr(), &mut v, std::ptr::null_mut()),
+            bc_status::BC_ERR_INVALID_ARG
+        );
+        let mut json = std::ptr::null_mut();
+        assert_eq!(
+            bc_config_dump(cfg, &mut json, std::ptr::null_mut()),
+            bc_status::BC_OK
+        );
+        let text = unsafe { std::ffi::CStr::from_ptr(json) }
+            .to_string_lossy()
+            .into_owned();
+        super::super::client::bc_string_free(json);
+        assert_eq!(
+            text,
+            r#"{"acl.secret.key":"***","pool.size":"2","send.retries":"0"}"#
+        );
+        let mut copy = std::ptr::null_mut();
+        assert_eq!(
+            bc_config_dup(cfg, &mut copy, std::ptr::null_mut()),
+            bc_status::BC_OK
+        );
+        bc_config_free(cfg);
+        assert_eq!(get(copy, c"pool.size").as_deref(), Some("2"));
+        let m = unsafe { &*copy }.manager_config();
+        assert!(m.is_err(), "ACL secret without access key is refused");
+        bc_config_free(copy);
+    }
 
     #[test]
     fn set_validates_keys_and_values() {

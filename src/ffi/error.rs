@@ -4,6 +4,7 @@
 use std::ffi::{c_char, CString};
 
 use super::status::bc_status;
+use super::text::c_text;
 use crate::error::BrokerError;
 
 /// Details of a failure: status, message, the broker's response code and remark, the broker
@@ -20,10 +21,6 @@ pub struct bc_error {
 }
 
 /// Text without interior NULs, so it can always become a C string.
-fn c_text(s: &str) -> CString {
-    CString::new(s.replace('\0', "\\0")).unwrap_or_default()
-}
-
 impl bc_error {
     pub(crate) fn new(status: bc_status, message: &str) -> bc_error {
         bc_error {

@@ -8,7 +8,7 @@
 //! without any subscriber.
 
 use std::cell::Cell;
-use std::ffi::{c_char, c_void, CString};
+use std::ffi::{c_char, c_void};
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Once, RwLock};
@@ -24,6 +24,7 @@ use super::boundary::call;
 use super::callbacks::bc_free_cb;
 use super::error::bc_error;
 use super::status::bc_status;
+use super::text::c_text;
 
 /// Receives one log event. `level` is 1 error, 2 warn, 3 info, 4 debug, 5 trace. `target` is
 /// the emitting module (e.g. `"brokerclient::transport::connection"`), `message` the event's
@@ -155,10 +156,6 @@ impl Visit for Fields {
             self.push(field.name(), &text);
         }
     }
-}
-
-fn c_text(s: &str) -> CString {
-    CString::new(s.replace('\0', "")).unwrap_or_default()
 }
 
 /// The subscriber that forwards events to the C callback.

@@ -20,10 +20,12 @@ use super::callbacks::{bc_done_cb, bc_int64_cb, bc_json_cb, bc_pull_cb, bc_send_
 use super::cancel::bc_cancel_token;
 use super::client::bc_client;
 use super::config::{bc_config, or_default};
+use super::enums::bc_broker_state;
 use super::error::bc_error;
 use super::message::bc_message;
 use super::ops::{self, done_blocking, start, value_blocking, Handle};
 use super::pending::Pending;
+use super::pull::{bc_pull_request, request_arg};
 use super::queue::bc_queue;
 use super::result::{bc_batch, bc_send_result};
 use super::status::bc_status;
@@ -210,7 +212,11 @@ pub extern "C" fn bc_manager_client(
     call(err_out, || {
         let h = manager_arg(manager)?;
         let broker = str_arg(broker, "broker")?;
-        let addr = h.manager.broker_addr(broker).ok_or_else(|| {
+        let known = h
+            .manager
+            .broker_addr(broker)
+            .filter(|a| h.manager.client(a).is_ok());
+        let addr = known.ok_or_else(|| {
             bc_error::invalid_arg(&format!(
                 "`broker` {broker:?} is not a broker this manager knows (add it first)"
             ))
@@ -764,6 +770,66 @@ pub extern "C" fn bc_manager_pull_async_with_cancel(
     )
 }
 
+/// A pull from a broker by name or address, as a `bc_pull_request` describes.
+fn pull_as(
+    broker: *const c_char,
+    request: *const bc_pull_request,
+) -> Result<impl FnOnce(AsyncBrokerManager) -> PullFuture, bc_error> {
+    let broker = owned(broker, "broker")?;
+    let req = request_arg(request)?;
+    Ok(move |m: AsyncBrokerManager| -> PullFuture {
+        Box::pin(async move { m.pull(&broker, &req).await })
+    })
+}
+
+/// `bc_manager_pull` as `request` describes (see `bc_client_pull_request`), from `broker`
+/// (name or address).
+///
+/// Ownership: `out_batch` must not be NULL; `*out_batch` is the caller's (free with
+/// `bc_batch_free`). Thread-safety: any thread. Errors: as `bc_manager_pull`.
+#[no_mangle]
+pub extern "C" fn bc_manager_pull_request(
+    manager: *const bc_manager,
+    broker: *const c_char,
+    request: *const bc_pull_request,
+    out_batch: *mut *mut bc_batch,
+    err_out: *mut *mut bc_error,
+) -> bc_status {
+    value_blocking(
+        manager,
+        out_batch,
+        "out_batch",
+        err_out,
+        |_| pull_as(broker, request),
+        ops::pulled_owned,
+    )
+}
+
+/// Async `bc_manager_pull_request` (`cancel` may be NULL: none); the callback owns the batch.
+///
+/// Thread-safety: any thread. Errors (returned): `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK`,
+/// `BC_ERR_CLOSED`, `BC_ERR_CANCELLED`.
+#[no_mangle]
+pub extern "C" fn bc_manager_pull_request_async(
+    manager: *const bc_manager,
+    broker: *const c_char,
+    request: *const bc_pull_request,
+    cancel: *const bc_cancel_token,
+    cb: bc_pull_cb,
+    user_data: *mut c_void,
+    err_out: *mut *mut bc_error,
+) -> bc_status {
+    start(
+        manager,
+        cb,
+        user_data,
+        cancel,
+        err_out,
+        |_| pull_as(broker, request),
+        ops::pulled,
+    )
+}
+
 /// QUERY_CONSUMER_OFFSET on a broker by name or address.
 fn query_offset(
     broker: *const c_char,
@@ -1015,8 +1081,8 @@ pub extern "C" fn bc_manager_heartbeat_async(
 }
 
 /// The health of the broker at `addr` (an address, or a broker name the manager knows):
-/// 0 healthy, 1 suspect (recent failures), 2 down (failing at once until a probe succeeds),
-/// -1 unknown broker, NULL arguments or a closed manager.
+/// a `bc_broker_state`: `BC_BROKER_HEALTHY`, `_SUSPECT` (recent failures), `_DOWN` (failing at
+/// once until a probe succeeds), `_UNKNOWN` (unknown broker, NULL arguments or a closed manager).
 ///
 /// Thread-safety: any thread; never blocks.
 #[no_mangle]
@@ -1026,12 +1092,13 @@ pub extern "C" fn bc_manager_broker_state(manager: *const bc_manager, addr: *con
             return -1;
         };
         let m = &h.manager;
-        match m.broker_addr(addr).and_then(|a| m.broker_state(&a)) {
-            Some(BrokerState::Healthy) => 0,
-            Some(BrokerState::Suspect) => 1,
-            Some(BrokerState::Down) => 2,
-            None => -1,
-        }
+        let state = match m.broker_addr(addr).and_then(|a| m.broker_state(&a)) {
+            Some(BrokerState::Healthy) => bc_broker_state::BC_BROKER_HEALTHY,
+            Some(BrokerState::Suspect) => bc_broker_state::BC_BROKER_SUSPECT,
+            Some(BrokerState::Down) => bc_broker_state::BC_BROKER_DOWN,
+            None => bc_broker_state::BC_BROKER_UNKNOWN,
+        };
+        state as i32
     })
 }
 

@@ -17,6 +17,7 @@ pub mod callbacks;
 pub mod cancel;
 pub mod client;
 pub mod config;
+pub mod enums;
 pub mod error;
 #[cfg(feature = "fault-proxy")]
 pub mod faultproxy;
@@ -25,6 +26,7 @@ pub mod manager;
 pub mod message;
 mod ops;
 mod pending;
+pub mod pull;
 pub mod queue;
 pub mod result;
 pub mod status;

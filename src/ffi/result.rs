@@ -6,12 +6,9 @@ use std::ffi::{c_char, CString};
 use super::boundary::{arg, call, call_or, free_object, Object};
 use super::error::bc_error;
 use super::status::bc_status;
+use super::text::c_text;
 use crate::client::{PullResult, PullStatus, SendResult, SendStatus};
 use crate::protocol::message::MessageExt;
-
-fn c_text(s: &str) -> CString {
-    CString::new(s.replace('\0', "")).unwrap_or_default()
-}
 
 /// The outcome of a send. Read with the `bc_send_result_*` getters.
 pub struct bc_send_result {
@@ -45,8 +42,7 @@ impl From<&SendResult> for bc_send_result {
     }
 }
 
-/// 0 SEND_OK, 1 FLUSH_DISK_TIMEOUT, 2 FLUSH_SLAVE_TIMEOUT, 3 SLAVE_NOT_AVAILABLE (all four
-/// mean the message was stored); -1 for NULL.
+/// A `bc_send_status` (`BC_SEND_OK` …; all four mean the message was stored); -1 for NULL.
 #[no_mangle]
 pub extern "C" fn bc_send_result_status(r: *const bc_send_result) -> i32 {
     call_or(-1, || arg(r, "result").map_or(-1, |r| r.status))
@@ -182,7 +178,8 @@ impl From<PullResult> for bc_batch {
     }
 }
 
-/// 0 FOUND, 1 NO_NEW_MSG, 2 NO_MATCHED_MSG, 3 OFFSET_ILLEGAL; -1 for NULL.
+/// A `bc_pull_status` (`BC_PULL_FOUND`, `_NO_NEW_MSG`, `_NO_MATCHED_MSG`, `_OFFSET_ILLEGAL`);
+/// -1 for NULL.
 #[no_mangle]
 pub extern "C" fn bc_batch_status(b: *const bc_batch) -> i32 {
     call_or(-1, || arg(b, "batch").map_or(-1, |b| b.status))
@@ -289,6 +286,57 @@ pub extern "C" fn bc_batch_property(
                     .find(|(k, _)| k.to_bytes() == name.as_bytes())
             })
             .map_or(std::ptr::null(), |(_, v)| v.as_ptr())
+    })
+}
+
+/// How many properties message `index` carries (system ones such as `UNIQ_KEY`, `KEYS`,
+/// `TAGS` included); 0 for bad arguments. Read them with `bc_batch_property_at`.
+///
+/// Thread-safety: any thread (a batch is immutable).
+#[no_mangle]
+pub extern "C" fn bc_batch_property_count(b: *const bc_batch, index: usize) -> usize {
+    call_or(0, || {
+        arg(b, "batch")
+            .ok()
+            .and_then(|b| b.messages.get(index))
+            .map_or(0, |p| p.properties.len())
+    })
+}
+
+/// Property `j` (0 ≤ `j` < `bc_batch_property_count(b, index)`) of message `index`: its
+/// name and value, in the order the broker stored them.
+///
+/// Ownership: `*out_name` and `*out_value` are borrowed until `bc_batch_free(b)`; both must
+/// not be NULL. Thread-safety: any thread. Errors: `BC_ERR_INVALID_ARG` (NULL, an index out
+/// of range).
+#[no_mangle]
+pub extern "C" fn bc_batch_property_at(
+    b: *const bc_batch,
+    index: usize,
+    j: usize,
+    out_name: *mut *const c_char,
+    out_value: *mut *const c_char,
+    err_out: *mut *mut bc_error,
+) -> bc_status {
+    call(err_out, || {
+        let b = arg(b, "batch")?;
+        let m = b.messages.get(index).ok_or_else(|| {
+            bc_error::invalid_arg(&format!(
+                "`index` {index} is out of range ({} messages)",
+                b.messages.len()
+            ))
+        })?;
+        let (name, value) = m.properties.get(j).ok_or_else(|| {
+            bc_error::invalid_arg(&format!(
+                "`j` {j} is out of range ({} properties)",
+                m.properties.len()
+            ))
+        })?;
+        if out_value.is_null() {
+            return Err(bc_error::invalid_arg("`out_value` is NULL"));
+        }
+        super::boundary::out(out_name, "out_name", name.as_ptr())?;
+        super::boundary::out(out_value, "out_value", value.as_ptr())
     })
 }
 

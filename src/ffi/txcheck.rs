@@ -53,7 +53,7 @@ impl bc_transaction_check {
     }
 }
 
-/// Decides a half message's fate when the broker asks (CHECK_TRANSACTION_STATE): return 1 to
+/// Decides a half message's fate when the broker asks (CHECK_TRANSACTION_STATE): return a `bc_transaction_state`: 1 to
 /// commit, 2 to roll back, 0 for unknown (the broker asks again later); any other value
 /// counts as unknown. `check` is borrowed for the call. Runs on a library thread (also for
 /// clients in queue mode: the broker waits for the answer); it may block briefly (e.g. look

@@ -62,6 +62,7 @@ static struct {
     const bc_message *messages[1];
     bc_queue *queue;
     bc_cancel_token *token;
+    bc_pull_request *request;
     bc_error *error;
     uint8_t bytes[1];
     char buf[256];
@@ -75,9 +76,11 @@ static struct {
     bc_message *out_message;
     bc_queue *out_queue;
     bc_cancel_token *out_token;
+    bc_pull_request *out_request;
     bc_batch *out_batch;
     bc_send_result *out_result;
     char *out_string;
+    const char *out_cstring;
     bc_error *err;
 } fx;
 static bc_error **g_err_out;
@@ -120,6 +123,7 @@ static void fixture_init(void) {
     ASSERT(bc_message_new("T", (const uint8_t *)"x", 1, &fx.message, NULL) == BC_OK);
     fx.messages[0] = fx.message;
     ASSERT(bc_cancel_token_new(&fx.token, NULL) == BC_OK);
+    ASSERT(bc_pull_request_new("G", "T", 0, 0, &fx.request, NULL) == BC_OK);
     ASSERT(bc_config_set(fx.config, "no.such.key", "1", &fx.error) == BC_ERR_INVALID_ARG);
     fx.bytes[0] = 'x';
     fx.view.struct_size = sizeof fx.view;
@@ -137,6 +141,8 @@ static void fixture_free(void) {
     bc_queue_free(fx.queue);
     bc_queue_free(fx.out_queue);
     bc_cancel_token_free(fx.token);
+    bc_pull_request_free(fx.request);
+    bc_pull_request_free(fx.out_request);
     bc_cancel_token_free(fx.out_token);
     bc_batch_free(fx.out_batch);
     bc_send_result_free(fx.out_result);
