@@ -12,8 +12,8 @@
  *   6. a graceful close. Every handle is freed by its destructor.
  * Exits 0 and prints "cpp_raii: OK" on success; any failure exits 1.
  *
- * Build (from the repository root, after `cargo build`):
- *   g++ -std=c++17 -Wall -Wextra -Werror -pedantic -Iinclude -Ibindings/cpp \
+ * Build (from the repository root, after `cargo build`; the wrapper needs C++20):
+ *   g++ -std=c++20 -Wall -Wextra -Werror -pedantic -Iinclude -Ibindings/cpp \
  *       examples-c/cpp_raii.cc -Ltarget/debug -lbrokerclient -Wl,-rpath,$PWD/target/debug \
  *       -o cpp_raii
  */

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Builds and runs the C and C++ tests of the C ABI (tests/c/) and the C samples (examples-c/).
+# Builds and runs the C and C++ tests of the C ABI (tests/c/), the C samples (examples-c/) and
+# the C++ wrapper's tests (bindings/cpp/tests/).
 #
 # Usage: scripts/c-tests.sh [plain|asan|valgrind|all]      (default: plain)
 #
 #   plain     every file compiled with gcc (and clang / clang++ when installed) as
-#             -std=c11 (C++: -std=c++17) -Wall -Wextra -Werror -pedantic, then run.
+#             -std=c11 (C++: -std=c++17; -std=c++20 for sources including the C++ wrapper
+#             brokerclient.hpp, which needs std::span) -Wall -Wextra -Werror -pedantic, then run.
 #   asan      the same with -fsanitize=address,undefined -fno-omit-frame-pointer; checks that
 #             __asan_init is in every binary; runs with ASAN_OPTIONS=detect_leaks=1 (LeakSanitizer
 #             sees the Rust side's allocations too: the library uses the system allocator).
@@ -13,14 +15,17 @@
 #             --track-origins=yes, with fewer iterations (BC_VALGRIND_ITERATIONS, default 100).
 #   all       the three in turn, one summary.
 #
-# The samples need the real broker: this script does not start it (scripts/test.sh does) and
-# FAILS when it is not reachable at $BC_BROKER_ADDR (default 127.0.0.1:10911). tests/c needs no
+# The samples and bindings/cpp/tests need the real broker: this script does not start it
+# (scripts/test.sh does) and FAILS when it is not reachable at $BC_BROKER_ADDR (default
+# 127.0.0.1:10911); bindings/cpp/tests also asks the name server at $BC_NAMESRV_ADDR (default
+# 127.0.0.1:9876; scripts/with-mock-broker.sh points both at the mock broker). tests/c needs no
 # broker. Links against target/debug/libbrokerclient.so (built here with `cargo build --lib`)
 # with an rpath. Binaries and logs: target/c-tests/<mode>/.
 #
-# Environment: BC_BROKER_ADDR; BC_TEST_ITERATIONS (sends per sample, default 1000; stress
-# loops of test_api, default 200); BC_VALGRIND_ITERATIONS; C_TESTS_CC / C_TESTS_CXX (compiler
-# lists, default "gcc clang" / "g++ clang++", missing ones skipped; gcc/g++ are required);
+# Environment: BC_BROKER_ADDR, BC_NAMESRV_ADDR; BC_TEST_ITERATIONS (sends per sample, default
+# 1000; stress loops of test_api, default 200); BC_VALGRIND_ITERATIONS; C_TESTS_CC /
+# C_TESTS_CXX (compiler lists, default "gcc clang" / "g++ clang++", missing ones skipped;
+# gcc/g++ are required);
 # C_TESTS_VERBOSE=1 prints every run's output; BC_TEST_STRICT=1 makes test_api fail on the
 # known library bugs it reports.
 #
@@ -45,9 +50,10 @@ esac
 
 BROKER_ADDR=${BC_BROKER_ADDR:-127.0.0.1:10911}
 export BC_BROKER_ADDR=$BROKER_ADDR
+export BC_NAMESRV_ADDR=${BC_NAMESRV_ADDR:-127.0.0.1:9876}
 LIBDIR=$ROOT/target/debug
 STD_C=(-std=c11 -Wall -Wextra -Werror -pedantic -g)
-STD_CXX=(-std=c++17 -Wall -Wextra -Werror -pedantic -g)
+STD_CXX=(-Wall -Wextra -Werror -pedantic -g) # -std= per source: see cxx_std
 SAN=(-fsanitize=address,undefined -fno-omit-frame-pointer)
 LINK=(-L"$LIBDIR" -lbrokerclient -Wl,-rpath,"$LIBDIR" -lpthread)
 VALGRIND=(valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite
@@ -153,9 +159,26 @@ fi
 run_step "tests/c/bad_input_table.inc matches the header" "$ROOT/target/c-tests/bad-input-table.log" 60 \
     python3 scripts/gen-c-bad-input.py --check
 
+# bindings/cpp/brokerclient.hpp wraps every function the header declares unconditionally (the
+# fault proxy's, under BC_FEATURE_FAULT_PROXY, are test-only): a new function must be wrapped.
+# Names are taken from the preprocessed header and looked up in the wrapper without comments.
+cpp_wrapper_check() {
+    local declared code missing=() f
+    declared=$(gcc -E -P -x c include/brokerclient.h | grep -o '\bbc_[A-Za-z0-9_]*[[:space:]]*(' | tr -d '( \t' | sort -u)
+    code=$(g++ -fpreprocessed -dD -E -P bindings/cpp/brokerclient.hpp) || return 1
+    for f in $declared; do
+        grep -qw "$f" <<<"$code" || missing+=("$f")
+    done
+    echo "$(wc -w <<<"$declared") functions declared, ${#missing[@]} not wrapped"
+    [ "${#missing[@]}" -eq 0 ] || { printf '  not wrapped: %s\n' "${missing[@]}"; return 1; }
+}
+export -f cpp_wrapper_check
+run_step "bindings/cpp/brokerclient.hpp wraps every header function" "$ROOT/target/c-tests/cpp-wrapper.log" 60 \
+    bash -c cpp_wrapper_check
+
 shopt -s nullglob
 C_SOURCES=(tests/c/*.c examples-c/*.c)
-CXX_SOURCES=(tests/c/*.cc examples-c/*.cc)
+CXX_SOURCES=(tests/c/*.cc examples-c/*.cc bindings/cpp/tests/*.cc)
 shopt -u nullglob
 
 # Flags a source needs beyond the header and the library, from what it includes: libuv
@@ -168,6 +191,15 @@ deps_flags() {
     fi
     if grep -Eq '^[[:space:]]*#[[:space:]]*include[[:space:]]*[<"]brokerclient\.hpp[>"]' "$src" && [ -d bindings/cpp ]; then
         echo "-Ibindings/cpp"
+    fi
+}
+# The C++ standard of a source: C++20 when it includes the C++ wrapper (std::span), else C++17
+# (the C header itself must stay usable from C++17).
+cxx_std() {
+    if grep -Eq '^[[:space:]]*#[[:space:]]*include[[:space:]]*[<"]brokerclient\.hpp[>"]' "$1"; then
+        echo "-std=c++20"
+    else
+        echo "-std=c++17"
     fi
 }
 mapfile -t CCS < <(compilers c)
@@ -204,8 +236,14 @@ for mode in "${MODES[@]}"; do
             bin=$out/$(basename "$src" .cc).$cxx
             read -ra deps <<<"$(deps_flags "$src")"
             if run_step "[$mode] $cxx $src" "$bin.build.log" 300 \
-                "$cxx" "${STD_CXX[@]}" "${extra[@]}" -Iinclude "$src" "${deps[@]}" "${LINK[@]}" -o "$bin"; then
+                "$cxx" "$(cxx_std "$src")" "${STD_CXX[@]}" "${extra[@]}" -Iinclude "$src" "${deps[@]}" "${LINK[@]}" -o "$bin"; then
                 bins+=("$bin")
+            fi
+            # The C++ wrapper's warnings that only the optimizer finds (-Wmaybe-uninitialized):
+            # its tests compiled once more at -O2 (not run).
+            if [ "$mode" = plain ] && [[ $src == bindings/cpp/tests/* ]]; then
+                run_step "[$mode] $cxx -O2 $src (warnings only)" "$bin.O2.build.log" 300 \
+                    "$cxx" "$(cxx_std "$src")" "${STD_CXX[@]}" -O2 -Iinclude "$src" "${deps[@]}" -c -o "$bin.O2.o"
             fi
         done
     done

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs libbrokerclient into a temporary prefix (scripts/install.sh) and proves a consumer
 # can build against the installed files, shared and static, with pkg-config and with CMake's
-# find_package. Needs cc, pkg-config, cmake; no broker.
+# find_package: a C program (tests/install/main.c) and a C++20 one including the installed
+# C++ wrapper <brokerclient.hpp> (tests/install/main_cpp.cc). Needs cc, c++, pkg-config,
+# cmake; no broker.
 #
 # Usage: scripts/install-test.sh          (BC_NO_BUILD=1: reuse target/release as is;
 #                                          KEEP=1: keep the temporary directory)
@@ -14,8 +16,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CC=${CC:-cc}
+CXX=${CXX:-c++}
 
-for tool in "$CC" pkg-config cmake readelf; do
+for tool in "$CC" "$CXX" pkg-config cmake readelf; do
     command -v "$tool" >/dev/null || {
         echo "install-test: $tool not found (apt-get install -y pkg-config cmake build-essential)" >&2
         exit 2
@@ -75,6 +78,7 @@ t_layout() {
     got=$(readelf -d "$lib/libbrokerclient.so.$version" | sed -n 's/.*(SONAME).*\[\(.*\)\].*/\1/p')
     [ "$got" = "$soname" ] || { echo "installed soname '$got', expected '$soname'"; ok=1; }
     cmp -s include/brokerclient.h "$prefix/include/brokerclient.h" || { echo "installed header differs from include/brokerclient.h"; ok=1; }
+    cmp -s bindings/cpp/brokerclient.hpp "$prefix/include/brokerclient.hpp" || { echo "installed C++ wrapper differs from bindings/cpp/brokerclient.hpp"; ok=1; }
     for h in include/brokerclient/adapters/*.h; do
         cmp -s "$h" "$prefix/$h" || { echo "adapter header $h not installed"; ok=1; }
     done
@@ -107,15 +111,36 @@ t_pkgconfig_static() {
     "$out" pkg-config-static
 }
 
-t_cmake() { # shared|static
+t_pkgconfig_cpp() { # shared|static: the C++ wrapper from the installed include directory
+    local flags out="$tmp/pc_cpp_$1"
+    if [ "$1" = shared ]; then
+        flags=$(pkg-config --cflags --libs brokerclient)
+    else
+        flags=$(pkg-config --cflags --libs --static brokerclient | sed 's/-lbrokerclient\b/-l:libbrokerclient.a/')
+    fi
+    # No -I of the source tree: <brokerclient.hpp> and <brokerclient.h> come from the prefix.
+    # shellcheck disable=SC2086
+    "$CXX" -std=c++20 -Wall -Wextra -Werror -pedantic tests/install/main_cpp.cc $flags \
+        -Wl,-rpath,"$(pkg-config --variable=libdir brokerclient)" -o "$out" || return 1
+    if [ "$1" = shared ]; then
+        needs "$out" "^${soname//./\\.}\$" || { echo "$out does not need $soname"; return 1; }
+    elif needs "$out" brokerclient; then
+        echo "$out still needs a shared libbrokerclient"
+        return 1
+    fi
+    "$out" "pkg-config-cpp-$1"
+}
+
+t_cmake() { # shared|static|cpp
     local b="$tmp/cmake-build"
     if [ ! -f "$b/CMakeCache.txt" ]; then
         cmake -S tests/install -B "$b" -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_C_COMPILER="$CC" \
+            -DCMAKE_CXX_COMPILER="$CXX" \
             -DBC_EXPECT_VERSION="$version" -DCMAKE_BUILD_TYPE=Release || return 1
     fi
     cmake --build "$b" --target "main_$1" || return 1
-    if [ "$1" = shared ]; then
-        needs "$b/main_shared" "^${soname//./\\.}\$" || { echo "main_shared does not need $soname"; return 1; }
+    if [ "$1" = shared ] || [ "$1" = cpp ]; then
+        needs "$b/main_$1" "^${soname//./\\.}\$" || { echo "main_$1 does not need $soname"; return 1; }
     elif needs "$b/main_static" brokerclient; then
         echo "main_static still needs a shared libbrokerclient"
         return 1
@@ -126,7 +151,8 @@ t_cmake() { # shared|static
 t_relocated() { # the CMake package is relocatable: move the prefix and find it again
     local moved="$tmp/moved" b="$tmp/cmake-moved"
     cp -a "$prefix" "$moved"
-    cmake -S tests/install -B "$b" -DCMAKE_PREFIX_PATH="$moved" -DCMAKE_C_COMPILER="$CC" >/dev/null || return 1
+    cmake -S tests/install -B "$b" -DCMAKE_PREFIX_PATH="$moved" -DCMAKE_C_COMPILER="$CC" \
+        -DCMAKE_CXX_COMPILER="$CXX" >/dev/null || return 1
     cmake --build "$b" --target main_shared >/dev/null || return 1
     local libs
     libs=$(ldd "$b/main_shared")
@@ -150,11 +176,14 @@ t_static_libs() {
     }
 }
 
-run_test "installed layout (files, symlinks, soname, headers, symbols)" t_layout
+run_test "installed layout (files, symlinks, soname, headers, C++ wrapper, symbols)" t_layout
 run_test "pkg-config, shared" t_pkgconfig_shared
 run_test "pkg-config --static, static archive" t_pkgconfig_static
 run_test "CMake find_package, brokerclient::brokerclient" t_cmake shared
 run_test "CMake find_package, brokerclient::brokerclient_static" t_cmake static
+run_test "C++ wrapper <brokerclient.hpp>, pkg-config, shared" t_pkgconfig_cpp shared
+run_test "C++ wrapper <brokerclient.hpp>, pkg-config --static" t_pkgconfig_cpp static
+run_test "C++ wrapper <brokerclient.hpp>, CMake brokerclient::brokerclient" t_cmake cpp
 run_test "CMake package relocated to another prefix" t_relocated
 if [ "${BC_CHECK_STATIC_LIBS:-0}" = 1 ]; then
     run_test "Libs.private matches rustc --print native-static-libs" t_static_libs

@@ -12,6 +12,7 @@
 #                                                      find_package(brokerclient 0.1) ->
 #                                                      brokerclient::brokerclient(_static)
 #   <prefix>/include/brokerclient.h
+#   <prefix>/include/brokerclient.hpp                  the header-only C++20 wrapper (bindings/cpp)
 #   <prefix>/include/brokerclient/adapters/*.h         header-only event-loop adapters
 #
 # Environment:
@@ -69,7 +70,7 @@ if [ "${BC_NO_BUILD:-0}" != 1 ]; then
 fi
 so=target/release/libbrokerclient.so
 a=target/release/libbrokerclient.a
-for f in "$so" "$a" include/brokerclient.h; do
+for f in "$so" "$a" include/brokerclient.h bindings/cpp/brokerclient.hpp; do
     [ -f "$f" ] || { echo "install.sh: $f is missing" >&2; exit 1; }
 done
 built_soname=$(readelf -d "$so" | sed -n 's/.*(SONAME).*\[\(.*\)\].*/\1/p')
@@ -114,6 +115,7 @@ ln -sfn "$soname" "$L/libbrokerclient.so"
 install -m 0644 "$a" "$L/libbrokerclient.a"
 
 install -m 0644 include/brokerclient.h "$I/brokerclient.h"
+install -m 0644 bindings/cpp/brokerclient.hpp "$I/brokerclient.hpp"
 for h in include/brokerclient/adapters/*.h; do
     [ -f "$h" ] && install -m 0644 "$h" "$I/brokerclient/adapters/"
 done

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs a command with BC_BROKER_ADDR pointing at the in-process mock broker (src/mock), served
 # by `examples/mock_broker.rs`: scripts/with-mock-broker.sh scripts/c-tests.sh plain
+# BC_NAMESRV_ADDR points at it too: the mock answers the name server's requests (routes,
+# cluster info) with itself as the only broker, "mock-broker".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build -q --features mock,fault-proxy --example mock_broker
@@ -20,7 +22,7 @@ done
 [ -n "$addr" ] || { echo "with-mock-broker: the mock did not start" >&2; exit 1; }
 echo "with-mock-broker: mock broker at $addr"
 rc=0
-BC_BROKER_ADDR=$addr "$@" || rc=$?
+BC_BROKER_ADDR=$addr BC_NAMESRV_ADDR=$addr "$@" || rc=$?
 exec 3>&-
 wait "$mock" || true
 exit "$rc"
