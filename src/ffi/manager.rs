@@ -212,6 +212,9 @@ pub extern "C" fn bc_manager_client(
     call(err_out, || {
         let h = manager_arg(manager)?;
         let broker = str_arg(broker, "broker")?;
+        if out_client.is_null() {
+            return Err(bc_error::invalid_arg("`out_client` is NULL"));
+        }
         let known = h
             .manager
             .broker_addr(broker)
