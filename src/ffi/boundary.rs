@@ -169,6 +169,22 @@ pub(crate) fn bytes_arg<'a>(ptr: *const u8, len: usize, name: &str) -> Result<&'
     Ok(unsafe { std::slice::from_raw_parts(ptr, len) })
 }
 
+/// Writes the value `make` returns to an out-parameter; `make` runs only once the pointer is
+/// known not to be NULL, so a value that owns memory (a returned string) is never made for a
+/// call that fails and leaked.
+pub(crate) fn out_with<T>(
+    ptr: *mut T,
+    name: &str,
+    make: impl FnOnce() -> T,
+) -> Result<(), bc_error> {
+    if ptr.is_null() {
+        return Err(bc_error::invalid_arg(&format!("`{name}` is NULL")));
+    }
+    // SAFETY: non-NULL and writable per the contract.
+    unsafe { ptr.write(make()) };
+    Ok(())
+}
+
 /// Writes an out-parameter after checking it is not NULL.
 pub(crate) fn out<T>(ptr: *mut T, name: &str, value: T) -> Result<(), bc_error> {
     if ptr.is_null() {

@@ -295,7 +295,7 @@ pub extern "C" fn bc_client_get_client_id(
     call(err_out, || {
         let h = client_arg(client)?;
         let id = h.target.current()?.client_id();
-        super::boundary::out(out_id, "out_id", ops::text_owned(id))
+        super::boundary::out_with(out_id, "out_id", || ops::text_owned(id))
     })
 }
 

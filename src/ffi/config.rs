@@ -5,7 +5,7 @@ use std::ffi::c_char;
 use std::time::Duration;
 
 use super::boundary::{
-    call, free_object, new_object, object, object_mut, optional_object, out, str_arg, Object,
+    call, free_object, new_object, object, object_mut, optional_object, str_arg, Object,
 };
 use super::error::bc_error;
 use super::status::bc_status;
@@ -350,11 +350,9 @@ pub extern "C" fn bc_config_get(
             )));
         }
         let value = cfg.values.get(key).map(|v| shown(key, v));
-        out(
-            out_value,
-            "out_value",
-            value.map_or(std::ptr::null_mut(), |v| c_text(&v).into_raw()),
-        )
+        super::boundary::out_with(out_value, "out_value", || {
+            value.map_or(std::ptr::null_mut(), |v| c_text(&v).into_raw())
+        })
     })
 }
 
@@ -384,7 +382,7 @@ pub extern "C" fn bc_config_dump(
             .iter()
             .map(|(k, v)| (k.as_str(), shown(k, v)))
             .collect();
-        out(out_json, "out_json", json_text(&shown).into_raw())
+        super::boundary::out_with(out_json, "out_json", || json_text(&shown).into_raw())
     })
 }
 

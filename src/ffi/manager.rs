@@ -14,7 +14,7 @@ use super::args::{
     batch_send_args, groups, heartbeat_data, millis, owned, pull_request, send_args,
 };
 use super::boundary::{
-    call, call_or, free_object, new_object, object, optional_object, out, str_arg, Object,
+    call, call_or, free_object, new_object, object, optional_object, str_arg, Object,
 };
 use super::callbacks::{bc_done_cb, bc_int64_cb, bc_json_cb, bc_pull_cb, bc_send_cb, bc_string_cb};
 use super::cancel::bc_cancel_token;
@@ -1120,11 +1120,9 @@ pub extern "C" fn bc_manager_stats_json(
 ) -> bc_status {
     call(err_out, || {
         let h = manager_arg(manager)?;
-        out(
-            out_json,
-            "out_json",
-            ops::text_owned(h.manager.stats_json()),
-        )
+        super::boundary::out_with(out_json, "out_json", || {
+            ops::text_owned(h.manager.stats_json())
+        })
     })
 }
 
@@ -1229,6 +1227,8 @@ pub extern "C" fn bc_manager_brokers(
 ) -> bc_status {
     call(err_out, || {
         let h = manager_arg(manager)?;
-        out(out_json, "out_json", ops::json_owned(h.manager.brokers()))
+        super::boundary::out_with(out_json, "out_json", || {
+            ops::json_owned(h.manager.brokers())
+        })
     })
 }
