@@ -69,6 +69,21 @@ type owner struct {
 	freed  bool
 	queue  *queue
 	closed sync.Once
+	err    error // of the close, for every Close and Shutdown
+
+	// Calls between admission (run) and their return, for Shutdown: once closing is set no
+	// call is admitted, and drained is closed when the last one admitted returned.
+	callsMu   sync.Mutex
+	calls     int
+	closing   bool
+	drained   chan struct{}
+	isDrained bool
+
+	// Test hooks (nil outside tests): after a call's submission was accepted by the library,
+	// and once Shutdown stopped admitting calls.
+	onSubmitted func()
+	onClosing   func()
+
 	closeC func(graceMs C.int32_t, errOut **C.bc_error) C.bc_status // bc_client_close / bc_manager_close
 	freeC  func()                                                   // bc_client_free / bc_manager_free
 }
@@ -95,9 +110,10 @@ func newOwner[P any](cfg Config,
 		return nil, ptr, takeError(st, cerr)
 	}
 	return &owner{
-		queue:  q,
-		closeC: func(ms C.int32_t, e **C.bc_error) C.bc_status { return closeC(ptr, ms, e) },
-		freeC:  func() { freeC(ptr) },
+		queue:   q,
+		drained: make(chan struct{}),
+		closeC:  func(ms C.int32_t, e **C.bc_error) C.bc_status { return closeC(ptr, ms, e) },
+		freeC:   func() { freeC(ptr) },
 	}, ptr, nil
 }
 
@@ -110,6 +126,10 @@ func (o *owner) run(ctx context.Context, cancellable bool, start starter) (outco
 	if err := ctx.Err(); err != nil {
 		return outcome{}, contextError(err)
 	}
+	if !o.admit() {
+		return outcome{}, errClosed()
+	}
+	defer o.leave()
 	var tok *C.bc_cancel_token
 	if cancellable && ctx.Done() != nil {
 		var cerr *C.bc_error
@@ -125,6 +145,9 @@ func (o *owner) run(ctx context.Context, cancellable bool, start starter) (outco
 		h.Delete() // refused: the callback will never run
 		pendingHandles.Add(-1)
 		return outcome{}, err
+	}
+	if o.onSubmitted != nil {
+		o.onSubmitted()
 	}
 	var out outcome
 	select {
@@ -221,15 +244,87 @@ func (o *owner) runBatch(ctx context.Context, cancellable bool, start starter) (
 	return newBatch(out.batch), nil
 }
 
+// errClosed is the error of a call made after Close or Shutdown began.
+func errClosed() *Error { return &Error{Status: ErrClosed, Message: ErrClosed.String()} }
+
+// admit counts a call in, unless Close or Shutdown began.
+func (o *owner) admit() bool {
+	o.callsMu.Lock()
+	defer o.callsMu.Unlock()
+	if o.closing {
+		return false
+	}
+	o.calls++
+	return true
+}
+
+// leave counts a call out: it returned to its caller.
+func (o *owner) leave() {
+	o.callsMu.Lock()
+	defer o.callsMu.Unlock()
+	o.calls--
+	o.signalDrained()
+}
+
+// signalDrained closes drained once closing is set and no admitted call is left. Called
+// with callsMu held.
+func (o *owner) signalDrained() {
+	if o.closing && o.calls == 0 && !o.isDrained {
+		o.isDrained = true
+		close(o.drained)
+	}
+}
+
+// stopAdmitting makes later calls fail with ErrClosed and returns the channel closed once
+// the calls admitted before have returned.
+func (o *owner) stopAdmitting() <-chan struct{} {
+	o.callsMu.Lock()
+	first := !o.closing
+	o.closing = true
+	o.signalDrained()
+	o.callsMu.Unlock()
+	if first && o.onClosing != nil {
+		o.onClosing()
+	}
+	return o.drained
+}
+
+// gracefulShutdown stops admitting calls, waits until those in flight returned or ctx is
+// done, then closes. With ctx done first, the calls still in flight are cancelled by the
+// close (each returns ErrCancelled, once) and the error matches ctx's (ErrTimeout and
+// context.DeadlineExceeded, or ErrCancelled and context.Canceled); else it is the close's.
+func (o *owner) gracefulShutdown(ctx context.Context) error {
+	drained := o.stopAdmitting()
+	var ctxErr error
+	select {
+	case <-drained:
+	case <-ctx.Done():
+		select {
+		case <-drained: // both ready: the calls did drain
+		default:
+			ctxErr = contextError(ctx.Err())
+		}
+	}
+	if err := o.shutdown(0); err != nil {
+		return err
+	}
+	return ctxErr
+}
+
+// close stops admitting calls and closes at once: calls in flight return ErrCancelled.
+func (o *owner) close() error {
+	o.stopAdmitting()
+	return o.shutdown(0)
+}
+
 // shutdown closes the C object once (close with grace, then free), stops the dispatcher and
 // frees the queue, which delivers what is still queued on this goroutine: every accepted
-// operation has then completed.
+// operation has then completed. Every caller gets the first close's error.
 func (o *owner) shutdown(grace time.Duration) error {
-	var err error
 	o.closed.Do(func() {
 		var cerr *C.bc_error
 		if st := o.closeC(millis(grace), &cerr); st != C.BC_OK {
-			err = takeError(st, cerr)
+			o.err = takeError(st, cerr)
 		}
 		o.mu.Lock()
 		o.freed = true
@@ -237,5 +332,5 @@ func (o *owner) shutdown(grace time.Duration) error {
 		o.mu.Unlock()
 		o.queue.close()
 	})
-	return err
+	return o.err
 }

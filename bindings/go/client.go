@@ -50,19 +50,28 @@ func NewClient(addr string, cfg Config) (*Client, error) {
 		return nil, err
 	}
 	c := &Client{&clientCore{o, ptr}}
-	runtime.AddCleanup(c, func(o *owner) { _ = o.shutdown(0) }, o)
+	runtime.AddCleanup(c, func(o *owner) { _ = o.close() }, o)
 	return c, nil
 }
 
-// Close closes the client: calls in flight return ErrCancelled, later calls ErrClosed.
-// It returns once every call has completed. Safe to call twice and from any goroutine.
-func (c *Client) Close() error { return c.Shutdown(0) }
-
-// Shutdown is Close, letting calls in flight finish for up to grace first. Only the first
-// Close or Shutdown has an effect.
-func (c *Client) Shutdown(grace time.Duration) error {
+// Close closes the client at once: calls in flight return ErrCancelled, later calls
+// ErrClosed. It returns once every call has completed. Safe to call twice, during a
+// Shutdown, and from any goroutine.
+func (c *Client) Close() error {
 	defer runtime.KeepAlive(c)
-	return c.shutdown(grace)
+	return c.close()
+}
+
+// Shutdown closes the client gracefully, like http.Server.Shutdown: it stops admitting calls
+// (later ones, on any goroutine, return ErrClosed), waits until the calls in flight have
+// returned or ctx is done, whichever comes first, and then closes as Close does. Calls still
+// in flight when ctx ends return ErrCancelled, each exactly once, and Shutdown returns
+// ctx's error as an *Error (matching ErrTimeout and context.DeadlineExceeded, or
+// ErrCancelled and context.Canceled); otherwise it returns the close's error, nil normally.
+// Only the first Close or Shutdown closes; every one returns once the client is closed.
+func (c *Client) Shutdown(ctx context.Context) error {
+	defer runtime.KeepAlive(c)
+	return c.gracefulShutdown(ctx)
 }
 
 // Connect connects now (calls also connect on demand).

@@ -3,7 +3,10 @@ package brokerclient
 // #include "shim.h"
 import "C"
 
-import "sort"
+import (
+	"encoding/json"
+	"sort"
+)
 
 // Config holds settings for NewClient and NewManager, as the C API's string keys and values
 // (see bc_config in brokerclient.h), e.g.
@@ -41,6 +44,46 @@ func (c Config) build() (*C.bc_config, error) {
 		}
 	}
 	return cfg, nil
+}
+
+// dump is what the library holds after building c: bc_config_dump's JSON object (secrets as
+// "***"), and bc_config_get of each key of c, which must agree with it. For the tests.
+func (c Config) dump() (dumped map[string]string, got map[string]string, err error) {
+	ccfg, err := c.build()
+	if err != nil {
+		return nil, nil, err
+	}
+	if ccfg == nil {
+		return map[string]string{}, map[string]string{}, nil
+	}
+	defer C.bc_config_free(ccfg)
+	var out *C.char
+	var cerr *C.bc_error
+	if st := C.bc_config_dump(ccfg, &out, &cerr); st != C.BC_OK {
+		return nil, nil, takeError(st, cerr)
+	}
+	text := C.GoString(out)
+	C.bc_string_free(out)
+	if err := json.Unmarshal([]byte(text), &dumped); err != nil {
+		return nil, nil, err
+	}
+	got = map[string]string{}
+	for k := range c {
+		var a cargs
+		ck := a.str(k)
+		if a.err != nil {
+			return nil, nil, a.err
+		}
+		var v *C.char
+		if st := C.bc_config_get(ccfg, ck, &v, &cerr); st != C.BC_OK {
+			return nil, nil, takeError(st, cerr)
+		}
+		if v != nil {
+			got[k] = C.GoString(v)
+			C.bc_string_free(v)
+		}
+	}
+	return dumped, got, nil
 }
 
 // Version is the library's version, e.g. "0.1.0".

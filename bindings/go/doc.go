@@ -2,14 +2,34 @@
 // remoting client: broker-level sends, pulls, offsets, admin and transactions, for one broker
 // (Client) or many (Manager, with name-server discovery, pooling and failover).
 //
-// # Linking
+// # Import path and package name
 //
-// By default the package links the repository's debug build, target/debug/libbrokerclient.so
-// (built by `cargo build`), with an rpath to it, so `go test` and `go run` work in a checkout
-// without installing anything. Build with -tags brokerclient_release to link
-// target/release (`cargo build --release`), or with -tags brokerclient_pkgconfig to link an
-// installed library through pkg-config (`brokerclient.pc`). The module has no dependencies
-// beyond the standard library.
+// The module is github.com/libbrokerclient/libbrokerclient/bindings/go: the bindings/go
+// directory of the libbrokerclient repository. Its package is named brokerclient, after the
+// native library it binds (libbrokerclient), not after the directory, so import it with that
+// name spelled out:
+//
+//	import brokerclient "github.com/libbrokerclient/libbrokerclient/bindings/go"
+//
+// # Installing the native library first
+//
+// The package is cgo over the C library libbrokerclient, which must be installed before a
+// program using it builds. From a checkout of the repository (Rust toolchain needed):
+//
+//	make install PREFIX=$HOME/.local          # = scripts/install.sh $HOME/.local
+//	export PKG_CONFIG_PATH=$HOME/.local/lib/pkgconfig
+//	export LD_LIBRARY_PATH=$HOME/.local/lib   # the .pc has no rpath; or ldconfig for /usr/local
+//
+// The default build then links it through pkg-config (brokerclient.pc); no build tags are
+// needed. Without PKG_CONFIG_PATH (or a prefix pkg-config searches) the build fails with
+// "Package brokerclient was not found in the pkg-config search path"; without
+// LD_LIBRARY_PATH (or ldconfig) a program fails to start with "libbrokerclient.so.0.1:
+// cannot open shared object file". A library in a directory such as /usr/local/lib needs
+// only `ldconfig` after installing.
+//
+// The repository's own tests build with -tags brokerclient_repo instead, which links the
+// checkout's target/debug (`cargo build`) with an rpath to it; -tags brokerclient_release
+// links target/release. The module has no dependencies beyond the standard library.
 //
 // # Calls, contexts and threads
 //

@@ -145,3 +145,31 @@ func ExampleError() {
 	// true 17 topic not exist
 	// false
 }
+
+// Typed settings: Options{...}.Config() is the Config of the C API's keys.
+func ExampleOptions() {
+	c, err := brokerclient.NewClient(env("BC_BROKER_ADDR", "127.0.0.1:10911"), brokerclient.Options{
+		RequestTimeout: 5 * time.Second,
+		ConnectTimeout: time.Second,
+		MaxInFlight:    1024,
+	}.Config())
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+}
+
+// Graceful shutdown, as with http.Server: stop taking calls, let those in flight finish for
+// up to ten seconds, then close (calls still in flight then return ErrCancelled).
+func ExampleClient_Shutdown() {
+	c, err := brokerclient.NewClient(env("BC_BROKER_ADDR", "127.0.0.1:10911"), nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	// ... calls on c from other goroutines ...
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := c.Shutdown(ctx); errors.Is(err, context.DeadlineExceeded) {
+		log.Print("calls still in flight after 10 s were cancelled")
+	}
+}

@@ -50,18 +50,28 @@ func newManager(cfg Config, create func(*C.bc_config, *C.bc_queue, **C.bc_manage
 		return nil, err
 	}
 	m := &Manager{&managerCore{o, ptr}}
-	runtime.AddCleanup(m, func(o *owner) { _ = o.shutdown(0) }, o)
+	runtime.AddCleanup(m, func(o *owner) { _ = o.close() }, o)
 	return m, nil
 }
 
-// Close closes the manager: calls in flight return ErrCancelled, later calls ErrClosed;
-// then its connections close. Safe to call twice and from any goroutine.
-func (m *Manager) Close() error { return m.Shutdown(0) }
-
-// Shutdown is Close, letting calls in flight finish for up to grace first.
-func (m *Manager) Shutdown(grace time.Duration) error {
+// Close closes the manager at once: calls in flight return ErrCancelled, later calls
+// ErrClosed; then its connections close. It returns once every call has completed. Safe to call twice, during a
+// Shutdown, and from any goroutine.
+func (m *Manager) Close() error {
 	defer runtime.KeepAlive(m)
-	return m.shutdown(grace)
+	return m.close()
+}
+
+// Shutdown closes the manager gracefully, like http.Server.Shutdown: it stops admitting calls
+// (later ones, on any goroutine, return ErrClosed), waits until the calls in flight have
+// returned or ctx is done, whichever comes first, and then closes as Close does. Calls still
+// in flight when ctx ends return ErrCancelled, each exactly once, and Shutdown returns
+// ctx's error as an *Error (matching ErrTimeout and context.DeadlineExceeded, or
+// ErrCancelled and context.Canceled); otherwise it returns the close's error, nil normally.
+// Only the first Close or Shutdown closes; every one returns once the manager is closed.
+func (m *Manager) Shutdown(ctx context.Context) error {
+	defer runtime.KeepAlive(m)
+	return m.gracefulShutdown(ctx)
 }
 
 // Start starts the background work (health probes; with name servers, route refresh) and,
