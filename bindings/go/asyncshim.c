@@ -10,6 +10,10 @@ bc_status bcgo_client_send_async(const struct bc_client *client, const char *pro
     return bc_client_send_async(client, producer_group, queue_id, message, (bc_send_cb)bcgoSendCb, (void *)user_data, err_out);
 }
 
+bc_status bcgo_client_send_async_with_cancel(const struct bc_client *client, const char *producer_group, int32_t queue_id, const struct bc_message *message, const struct bc_cancel_token *cancel, uintptr_t user_data, struct bc_error **err_out) {
+    return bc_client_send_async_with_cancel(client, producer_group, queue_id, message, cancel, (bc_send_cb)bcgoSendCb, (void *)user_data, err_out);
+}
+
 bc_status bcgo_client_send_oneway_async(const struct bc_client *client, const char *producer_group, int32_t queue_id, const struct bc_message *message, uintptr_t user_data, struct bc_error **err_out) {
     return bc_client_send_oneway_async(client, producer_group, queue_id, message, (bc_done_cb)bcgoDoneCb, (void *)user_data, err_out);
 }
@@ -24,6 +28,14 @@ bc_status bcgo_client_send_batch_oneway_async(const struct bc_client *client, co
 
 bc_status bcgo_client_pull_async(const struct bc_client *client, const char *consumer_group, const char *topic, int32_t queue_id, int64_t offset, int32_t max_messages, int32_t suspend_timeout_ms, const char *subscription, uintptr_t user_data, struct bc_error **err_out) {
     return bc_client_pull_async(client, consumer_group, topic, queue_id, offset, max_messages, suspend_timeout_ms, subscription, (bc_pull_cb)bcgoPullCb, (void *)user_data, err_out);
+}
+
+bc_status bcgo_client_pull_async_with_cancel(const struct bc_client *client, const char *consumer_group, const char *topic, int32_t queue_id, int64_t offset, int32_t max_messages, int32_t suspend_timeout_ms, const char *subscription, const struct bc_cancel_token *cancel, uintptr_t user_data, struct bc_error **err_out) {
+    return bc_client_pull_async_with_cancel(client, consumer_group, topic, queue_id, offset, max_messages, suspend_timeout_ms, subscription, cancel, (bc_pull_cb)bcgoPullCb, (void *)user_data, err_out);
+}
+
+bc_status bcgo_client_pull_request_async(const struct bc_client *client, const struct bc_pull_request *request, const struct bc_cancel_token *cancel, uintptr_t user_data, struct bc_error **err_out) {
+    return bc_client_pull_request_async(client, request, cancel, (bc_pull_cb)bcgoPullCb, (void *)user_data, err_out);
 }
 
 bc_status bcgo_client_get_max_offset_async(const struct bc_client *client, const char *topic, int32_t queue_id, uintptr_t user_data, struct bc_error **err_out) {
@@ -82,14 +94,6 @@ bc_status bcgo_client_get_consumer_list_async(const struct bc_client *client, co
     return bc_client_get_consumer_list_async(client, consumer_group, (bc_json_cb)bcgoStringCb, (void *)user_data, err_out);
 }
 
-bc_status bcgo_client_send_async_with_cancel(const struct bc_client *client, const char *producer_group, int32_t queue_id, const struct bc_message *message, const struct bc_cancel_token *cancel, uintptr_t user_data, struct bc_error **err_out) {
-    return bc_client_send_async_with_cancel(client, producer_group, queue_id, message, cancel, (bc_send_cb)bcgoSendCb, (void *)user_data, err_out);
-}
-
-bc_status bcgo_client_pull_async_with_cancel(const struct bc_client *client, const char *consumer_group, const char *topic, int32_t queue_id, int64_t offset, int32_t max_messages, int32_t suspend_timeout_ms, const char *subscription, const struct bc_cancel_token *cancel, uintptr_t user_data, struct bc_error **err_out) {
-    return bc_client_pull_async_with_cancel(client, consumer_group, topic, queue_id, offset, max_messages, suspend_timeout_ms, subscription, cancel, (bc_pull_cb)bcgoPullCb, (void *)user_data, err_out);
-}
-
 bc_status bcgo_client_view_message_async(const struct bc_client *client, const char *offset_msg_id, uintptr_t user_data, struct bc_error **err_out) {
     return bc_client_view_message_async(client, offset_msg_id, (bc_pull_cb)bcgoPullCb, (void *)user_data, err_out);
 }
@@ -136,6 +140,10 @@ bc_status bcgo_manager_pull_async(const struct bc_manager *manager, const char *
 
 bc_status bcgo_manager_pull_async_with_cancel(const struct bc_manager *manager, const char *broker, const char *consumer_group, const char *topic, int32_t queue_id, int64_t offset, int32_t max_messages, int32_t suspend_timeout_ms, const char *subscription, const struct bc_cancel_token *cancel, uintptr_t user_data, struct bc_error **err_out) {
     return bc_manager_pull_async_with_cancel(manager, broker, consumer_group, topic, queue_id, offset, max_messages, suspend_timeout_ms, subscription, cancel, (bc_pull_cb)bcgoPullCb, (void *)user_data, err_out);
+}
+
+bc_status bcgo_manager_pull_request_async(const struct bc_manager *manager, const char *broker, const struct bc_pull_request *request, const struct bc_cancel_token *cancel, uintptr_t user_data, struct bc_error **err_out) {
+    return bc_manager_pull_request_async(manager, broker, request, cancel, (bc_pull_cb)bcgoPullCb, (void *)user_data, err_out);
 }
 
 bc_status bcgo_manager_query_consumer_offset_async(const struct bc_manager *manager, const char *broker, const char *consumer_group, const char *topic, int32_t queue_id, uintptr_t user_data, struct bc_error **err_out) {

@@ -6,10 +6,13 @@
 
 bc_status bcgo_client_connect_async(const struct bc_client *client, uintptr_t user_data, struct bc_error **err_out);
 bc_status bcgo_client_send_async(const struct bc_client *client, const char *producer_group, int32_t queue_id, const struct bc_message *message, uintptr_t user_data, struct bc_error **err_out);
+bc_status bcgo_client_send_async_with_cancel(const struct bc_client *client, const char *producer_group, int32_t queue_id, const struct bc_message *message, const struct bc_cancel_token *cancel, uintptr_t user_data, struct bc_error **err_out);
 bc_status bcgo_client_send_oneway_async(const struct bc_client *client, const char *producer_group, int32_t queue_id, const struct bc_message *message, uintptr_t user_data, struct bc_error **err_out);
 bc_status bcgo_client_send_batch_async(const struct bc_client *client, const char *producer_group, int32_t queue_id, const struct bc_message *const *messages, size_t count, uintptr_t user_data, struct bc_error **err_out);
 bc_status bcgo_client_send_batch_oneway_async(const struct bc_client *client, const char *producer_group, int32_t queue_id, const struct bc_message *const *messages, size_t count, uintptr_t user_data, struct bc_error **err_out);
 bc_status bcgo_client_pull_async(const struct bc_client *client, const char *consumer_group, const char *topic, int32_t queue_id, int64_t offset, int32_t max_messages, int32_t suspend_timeout_ms, const char *subscription, uintptr_t user_data, struct bc_error **err_out);
+bc_status bcgo_client_pull_async_with_cancel(const struct bc_client *client, const char *consumer_group, const char *topic, int32_t queue_id, int64_t offset, int32_t max_messages, int32_t suspend_timeout_ms, const char *subscription, const struct bc_cancel_token *cancel, uintptr_t user_data, struct bc_error **err_out);
+bc_status bcgo_client_pull_request_async(const struct bc_client *client, const struct bc_pull_request *request, const struct bc_cancel_token *cancel, uintptr_t user_data, struct bc_error **err_out);
 bc_status bcgo_client_get_max_offset_async(const struct bc_client *client, const char *topic, int32_t queue_id, uintptr_t user_data, struct bc_error **err_out);
 bc_status bcgo_client_get_min_offset_async(const struct bc_client *client, const char *topic, int32_t queue_id, uintptr_t user_data, struct bc_error **err_out);
 bc_status bcgo_client_get_earliest_msg_store_time_async(const struct bc_client *client, const char *topic, int32_t queue_id, uintptr_t user_data, struct bc_error **err_out);
@@ -24,8 +27,6 @@ bc_status bcgo_client_end_transaction_async(const struct bc_client *client, cons
 bc_status bcgo_client_get_route_info_async(const struct bc_client *client, const char *topic, uintptr_t user_data, struct bc_error **err_out);
 bc_status bcgo_client_get_cluster_info_async(const struct bc_client *client, uintptr_t user_data, struct bc_error **err_out);
 bc_status bcgo_client_get_consumer_list_async(const struct bc_client *client, const char *consumer_group, uintptr_t user_data, struct bc_error **err_out);
-bc_status bcgo_client_send_async_with_cancel(const struct bc_client *client, const char *producer_group, int32_t queue_id, const struct bc_message *message, const struct bc_cancel_token *cancel, uintptr_t user_data, struct bc_error **err_out);
-bc_status bcgo_client_pull_async_with_cancel(const struct bc_client *client, const char *consumer_group, const char *topic, int32_t queue_id, int64_t offset, int32_t max_messages, int32_t suspend_timeout_ms, const char *subscription, const struct bc_cancel_token *cancel, uintptr_t user_data, struct bc_error **err_out);
 bc_status bcgo_client_view_message_async(const struct bc_client *client, const char *offset_msg_id, uintptr_t user_data, struct bc_error **err_out);
 bc_status bcgo_client_consumer_send_back_async(const struct bc_client *client, const char *consumer_group, const struct bc_batch *batch, size_t index, int32_t delay_level, int32_t max_reconsume_times, uintptr_t user_data, struct bc_error **err_out);
 bc_status bcgo_client_lock_batch_mq_async(const struct bc_client *client, const char *consumer_group, const char *mq_json, uintptr_t user_data, struct bc_error **err_out);
@@ -38,6 +39,7 @@ bc_status bcgo_manager_send_async_with_cancel(const struct bc_manager *manager, 
 bc_status bcgo_manager_send_batch_async(const struct bc_manager *manager, const char *producer_group, const struct bc_message *const *messages, size_t count, uintptr_t user_data, struct bc_error **err_out);
 bc_status bcgo_manager_pull_async(const struct bc_manager *manager, const char *broker, const char *consumer_group, const char *topic, int32_t queue_id, int64_t offset, int32_t max_messages, int32_t suspend_timeout_ms, const char *subscription, uintptr_t user_data, struct bc_error **err_out);
 bc_status bcgo_manager_pull_async_with_cancel(const struct bc_manager *manager, const char *broker, const char *consumer_group, const char *topic, int32_t queue_id, int64_t offset, int32_t max_messages, int32_t suspend_timeout_ms, const char *subscription, const struct bc_cancel_token *cancel, uintptr_t user_data, struct bc_error **err_out);
+bc_status bcgo_manager_pull_request_async(const struct bc_manager *manager, const char *broker, const struct bc_pull_request *request, const struct bc_cancel_token *cancel, uintptr_t user_data, struct bc_error **err_out);
 bc_status bcgo_manager_query_consumer_offset_async(const struct bc_manager *manager, const char *broker, const char *consumer_group, const char *topic, int32_t queue_id, uintptr_t user_data, struct bc_error **err_out);
 bc_status bcgo_manager_get_max_offset_async(const struct bc_manager *manager, const char *broker, const char *topic, int32_t queue_id, uintptr_t user_data, struct bc_error **err_out);
 bc_status bcgo_manager_update_consumer_offset_async(const struct bc_manager *manager, const char *broker, const char *consumer_group, const char *topic, int32_t queue_id, int64_t offset, uintptr_t user_data, struct bc_error **err_out);
