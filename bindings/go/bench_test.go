@@ -2,6 +2,7 @@ package brokerclient
 
 import (
 	"context"
+	"syscall"
 	"testing"
 )
 
@@ -11,6 +12,34 @@ import (
 //
 // (-tags brokerclient_release measures the optimised library; CI runs -benchtime=1x only, as
 // a smoke test: speed is measured here, never asserted in tests.)
+
+// cpuPerOp reports the process's CPU time (user + system, every thread: the library's too)
+// per iteration of the b.Loop in run, as cpu-µs/op.
+func cpuPerOp(b *testing.B, run func() int) {
+	cpu := func() int64 {
+		var ru syscall.Rusage
+		_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+		return ru.Utime.Nano() + ru.Stime.Nano()
+	}
+	start := cpu()
+	n := run()
+	if n > 0 {
+		b.ReportMetric(float64(cpu()-start)/1e3/float64(n), "cpu-µs/op")
+	}
+}
+
+// queuePathOnly takes every slot of the direct path for the benchmark, so that its calls go
+// through the completion queue.
+func queuePathOnly(b *testing.B) {
+	for range directThreads {
+		directSlots <- struct{}{}
+	}
+	b.Cleanup(func() {
+		for range directThreads {
+			<-directSlots
+		}
+	})
+}
 
 // BenchmarkCgoNoop is one cgo crossing into the library and back (bc_version).
 func BenchmarkCgoNoop(b *testing.B) {
@@ -33,29 +62,67 @@ func benchClient(b *testing.B) (*Client, string) {
 	return c, newTopic(b, c, "go_bench", 4)
 }
 
-// BenchmarkSend is a synchronous send: build the message, submit, wait through the queue.
-func BenchmarkSend(b *testing.B) {
+// benchSend is synchronous sends of 1 KiB bodies (the measure) with ctx.
+func benchSend(b *testing.B, ctx context.Context) {
 	c, topic := benchClient(b)
-	msg := &Message{Topic: topic, Body: make([]byte, 128)}
-	ctx := context.Background() // never ends: no cancel token
-	for b.Loop() {
-		if _, err := c.Send(ctx, "go_bench_pg", 0, msg); err != nil {
-			b.Fatal(err)
+	msg := &Message{Topic: topic, Body: make([]byte, 1024)}
+	cpuPerOp(b, func() int {
+		n := 0
+		for b.Loop() {
+			if _, err := c.Send(ctx, "go_bench_pg", 0, msg); err != nil {
+				b.Fatal(err)
+			}
+			n++
 		}
-	}
+		return n
+	})
 }
 
-// BenchmarkSendCancellable adds a cancel token per call (a context that can end).
+// BenchmarkSend is a synchronous send with a context that never ends: the direct path (one
+// blocking C call; the message built in one more).
+func BenchmarkSend(b *testing.B) { benchSend(b, context.Background()) }
+
+// BenchmarkSendQueue is the same through the completion queue (the path of a context that
+// can end, and of the calls beyond the direct path's threads).
+func BenchmarkSendQueue(b *testing.B) {
+	queuePathOnly(b)
+	benchSend(b, context.Background())
+}
+
+// BenchmarkSendCancellable adds a cancel token per call (a context that can end): the queue.
 func BenchmarkSendCancellable(b *testing.B) {
-	c, topic := benchClient(b)
-	msg := &Message{Topic: topic, Body: make([]byte, 128)}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	for b.Loop() {
-		if _, err := c.Send(ctx, "go_bench_pg", 0, msg); err != nil {
-			b.Fatal(err)
-		}
+	benchSend(b, ctx)
+}
+
+// benchOneway is oneway sends of 1 KiB bodies.
+func benchOneway(b *testing.B) {
+	c, topic := benchClient(b)
+	msg := &Message{Topic: topic, Body: make([]byte, 1024)}
+	if err := c.Connect(context.Background()); err != nil {
+		b.Fatal(err)
 	}
+	cpuPerOp(b, func() int {
+		n := 0
+		for b.Loop() {
+			if err := c.SendOneway(context.Background(), "go_bench_pg", 0, msg); err != nil {
+				b.Fatal(err)
+			}
+			n++
+		}
+		return n
+	})
+}
+
+// BenchmarkSendOneway is a oneway send on the direct path (connected: the blocking call only
+// queues the message for writing).
+func BenchmarkSendOneway(b *testing.B) { benchOneway(b) }
+
+// BenchmarkSendOnewayQueue is the same through the completion queue.
+func BenchmarkSendOnewayQueue(b *testing.B) {
+	queuePathOnly(b)
+	benchOneway(b)
 }
 
 // BenchmarkSendParallel is synchronous sends from many goroutines through one client.

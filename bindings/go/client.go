@@ -115,6 +115,19 @@ func (c *Client) Send(ctx context.Context, producerGroup string, queueID int32, 
 		return nil, err
 	}
 	defer C.bc_message_free(msg)
+	if ctx.Done() == nil {
+		// A context that never ends needs no cancel token: the blocking call is cheaper.
+		var res *C.bc_send_result
+		if err, ok := c.direct(func(e **C.bc_error) C.bc_status {
+			return C.bcgo_client_send_direct(c.ptr, g, C.int32_t(queueID), msg, &res, e)
+		}); ok {
+			if err != nil {
+				return nil, err
+			}
+			defer C.bc_send_result_free(res)
+			return sendResultFrom(res), nil
+		}
+	}
 	out, err := c.run(ctx, true, func(tok *C.bc_cancel_token, ud C.uintptr_t, e **C.bc_error) C.bc_status {
 		return C.bcgo_client_send_async_with_cancel(c.ptr, g, C.int32_t(queueID), msg, tok, ud, e)
 	})
@@ -134,6 +147,15 @@ func (c *Client) SendOneway(ctx context.Context, producerGroup string, queueID i
 		return err
 	}
 	defer C.bc_message_free(msg)
+	// Connected, the blocking call only queues the message for writing: it returns at once.
+	if err := ctx.Err(); err != nil {
+		return contextError(err)
+	}
+	if err, ok := c.direct(func(e **C.bc_error) C.bc_status {
+		return C.bcgo_client_send_oneway_direct(c.ptr, g, C.int32_t(queueID), msg, e)
+	}); ok {
+		return err
+	}
 	return c.runDone(ctx, func(_ *C.bc_cancel_token, ud C.uintptr_t, e **C.bc_error) C.bc_status {
 		return C.bcgo_client_send_oneway_async(c.ptr, g, C.int32_t(queueID), msg, ud, e)
 	})

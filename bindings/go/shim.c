@@ -78,6 +78,24 @@ bc_status bcgo_message_new(const char *topic, const uint8_t *body, size_t body_l
     return BC_OK;
 }
 
+bc_status bcgo_client_send_direct(const bc_client *client, const char *producer_group,
+                                  int32_t queue_id, const bc_message *message,
+                                  bc_send_result **out_result, bc_error **err_out) {
+    if (!bc_client_is_connected(client)) {
+        return (bc_status)BCGO_NOT_CONNECTED;
+    }
+    return bc_client_send(client, producer_group, queue_id, message, out_result, err_out);
+}
+
+bc_status bcgo_client_send_oneway_direct(const bc_client *client, const char *producer_group,
+                                         int32_t queue_id, const bc_message *message,
+                                         bc_error **err_out) {
+    if (!bc_client_is_connected(client)) {
+        return (bc_status)BCGO_NOT_CONNECTED;
+    }
+    return bc_client_send_oneway(client, producer_group, queue_id, message, err_out);
+}
+
 bc_status bcgo_client_set_transaction_check(const bc_client *client, uintptr_t handle,
                                             bc_error **err_out) {
     if (!handle) {

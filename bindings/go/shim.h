@@ -56,6 +56,19 @@ bc_status bcgo_message_new(const char *topic, const uint8_t *body, size_t body_l
                            size_t props_len, int32_t delay_level, int32_t flag,
                            int32_t transactional, bc_message **out, bc_error **err_out);
 
+/*
+ * The direct (blocking) path of Client.Send and Client.SendOneway: BCGO_NOT_CONNECTED, and
+ * nothing sent, when the client has no live connection (a blocking call would then wait for
+ * the connect on this thread); else bc_client_send / bc_client_send_oneway.
+ */
+#define BCGO_NOT_CONNECTED (-1000)
+bc_status bcgo_client_send_direct(const bc_client *client, const char *producer_group,
+                                  int32_t queue_id, const bc_message *message,
+                                  bc_send_result **out_result, bc_error **err_out);
+bc_status bcgo_client_send_oneway_direct(const bc_client *client, const char *producer_group,
+                                         int32_t queue_id, const bc_message *message,
+                                         bc_error **err_out);
+
 /* Installs (handle != 0) or removes (handle == 0) the Go transaction-check handler. */
 bc_status bcgo_client_set_transaction_check(const bc_client *client, uintptr_t handle,
                                             bc_error **err_out);

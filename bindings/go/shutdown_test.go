@@ -204,18 +204,9 @@ func TestShutdownContextEnds(t *testing.T) {
 						t.Fatalf("Shutdown past its deadline: %v", err)
 					}
 				}
-				// Shutdown returned after the close: the poll has completed, once.
-				var r pullOutcome
-				select {
-				case r = <-results:
-				default:
-					t.Fatal("long poll still in flight after Shutdown returned")
-				}
-				select {
-				case again := <-results:
-					t.Fatalf("long poll returned twice: %v, then %v", r.err, again.err)
-				default:
-				}
+				// The close completed the poll (its callback ran before Shutdown returned);
+				// its goroutine returns it, once.
+				r := requireOnce(t, results)
 				if !errors.Is(r.err, ErrCancelled) {
 					t.Fatalf("long poll in flight when Shutdown's context ended: %+v, %v (want ErrCancelled)", r.r, r.err)
 				}
