@@ -8,7 +8,7 @@ import (
 
 // The cgo overhead per call: a no-op C call against whole operations. Run against a broker:
 //
-//	BC_BROKER_ADDR=127.0.0.1:10911 BC_NAMESRV_ADDR=127.0.0.1:9876 go test -run '^$' -bench . -benchmem
+//	BC_BROKER_ADDR=127.0.0.1:10911 BC_NAMESRV_ADDR=127.0.0.1:9876 go test -tags brokerclient_repo -run '^$' -bench . -benchmem
 //
 // (-tags brokerclient_release measures the optimised library; CI runs -benchtime=1x only, as
 // a smoke test: speed is measured here, never asserted in tests.)

@@ -2,7 +2,10 @@
 //
 //	cargo build                       # at the repository root: target/debug/libbrokerclient.so
 //	scripts/rocketmq.sh start         # a local broker on 127.0.0.1:10911, name server 9876
-//	cd bindings/go && go run ./examples/quickstart
+//	cd bindings/go && go run -tags brokerclient_repo ./examples/quickstart
+//
+// (-tags brokerclient_repo links the checkout's target/debug; without it the build links an
+// installed library through pkg-config: see the package documentation.)
 //
 // BC_BROKER_ADDR and BC_NAMESRV_ADDR choose other addresses.
 package main
