@@ -5,7 +5,8 @@ and plain callbacks, which ctypes describes exactly; it needs no compiler and no
 dependency, so ``pip install`` is a pure-Python install. ctypes releases the GIL around every
 foreign call, so blocking ``bc_*`` calls do not stall other Python threads.
 
-The library is looked for, in order: the ``BROKERCLIENT_LIB`` environment variable (a path),
+The library is looked for, in order: the ``BROKERCLIENT_LIB`` environment variable (a path,
+an override), the copy inside the installed package (``pip install`` builds and ships it),
 the repository's ``target/release`` or ``target/debug``, the newer first (when the package
 runs from a checkout), then the system loader (``ctypes.util.find_library("brokerclient")``).
 """
@@ -25,15 +26,18 @@ from ctypes import (
     c_size_t,
     c_uint8,
     c_uint32,
+    c_uint64,
     c_void_p,
 )
 from pathlib import Path
-from typing import List
+from typing import Dict, List, Optional
+
+from ._prototypes import CALLBACKS, PROTOTYPES
 
 __all__ = ["lib", "library_path", "MessageView"]
 
-status_t = c_int32
-err_pp = POINTER(c_void_p)  # bc_error **
+_LIB_FILE = "libbrokerclient.so"
+
 
 
 class MessageView(ctypes.Structure):
@@ -58,205 +62,64 @@ class MessageView(ctypes.Structure):
     ]
 
 
-# Callback types. Pointers arrive as plain integers (c_void_p) so the Python side decides
-# what to read before the borrowed object goes away.
-DONE_CB = CFUNCTYPE(None, c_void_p, c_int32, c_void_p)
-SEND_CB = CFUNCTYPE(None, c_void_p, c_int32, c_void_p, c_void_p)
-PULL_CB = CFUNCTYPE(None, c_void_p, c_int32, c_void_p, c_void_p)
-INT64_CB = CFUNCTYPE(None, c_void_p, c_int32, c_void_p, c_int64)
-STR_CB = CFUNCTYPE(None, c_void_p, c_int32, c_void_p, c_char_p)  # bc_json_cb / bc_string_cb
-LOG_CB = CFUNCTYPE(None, c_void_p, c_int32, c_char_p, c_char_p, c_char_p)
+# Callback types, from the header's typedefs (CALLBACKS). Pointers arrive as plain integers
+# (c_void_p) so the Python side decides what to read before the borrowed object goes away.
+_SCALAR: Dict[str, Optional[type]] = {
+    "void": None,
+    "i32": c_int32,
+    "i64": c_int64,
+    "u32": c_uint32,
+    "u64": c_uint64,
+    "size": c_size_t,
+    "bool": c_bool,
+    "str": c_char_p,
+    "ptr": c_void_p,
+    "handle": c_void_p,  # every opaque handle
+}
+CALLBACK_TYPES: Dict[str, type] = {
+    # (ctypes' stubs cannot type a signature read from a table)
+    name: CFUNCTYPE(_SCALAR[ret], *[_SCALAR[a] for a in args])  # type: ignore[arg-type]
+    for name, (ret, args) in CALLBACKS.items()
+}
+DONE_CB = CALLBACK_TYPES["bc_done_cb"]
+SEND_CB = CALLBACK_TYPES["bc_send_cb"]
+PULL_CB = CALLBACK_TYPES["bc_pull_cb"]
+INT64_CB = CALLBACK_TYPES["bc_int64_cb"]
+STR_CB = CALLBACK_TYPES["bc_json_cb"]  # bc_json_cb / bc_string_cb (the same shape)
+LOG_CB = CALLBACK_TYPES["bc_log_cb"]
+TXCHECK_CB = CALLBACK_TYPES["bc_transaction_check_cb"]
+FREE_CB = CALLBACK_TYPES["bc_free_cb"]
+WAKEUP_CB = CFUNCTYPE(None, c_void_p)  # bc_queue_set_wakeup's void (*)(void *)
 
-_H = c_void_p  # every opaque handle
-_S = c_char_p
-_I32 = c_int32
-_I64 = c_int64
-_OUT_H = POINTER(c_void_p)
-_OUT_I64 = POINTER(c_int64)
-
-# name: (restype, argtypes). Every fallible function ends with bc_error **err_out.
-_PROTOTYPES = {
-    "bc_version": (c_uint32, []),
-    "bc_version_str": (_S, []),
-    "bc_status_name": (_S, [_I32]),
-    "bc_status_str": (_S, [_I32]),
-    "bc_string_free": (None, [c_void_p]),
-    # errors
-    "bc_error_code": (status_t, [_H]),
-    "bc_error_message": (_S, [_H]),
-    "bc_error_response_code": (_I32, [_H]),
-    "bc_error_remark": (_S, [_H]),
-    "bc_error_broker_addr": (_S, [_H]),
-    "bc_error_is_retriable": (c_bool, [_H]),
-    "bc_error_is_fatal": (c_bool, [_H]),
-    "bc_error_free": (None, [_H]),
-    # config
-    "bc_config_new": (status_t, [_OUT_H, err_pp]),
-    "bc_config_set": (status_t, [_H, _S, _S, err_pp]),
-    "bc_config_free": (None, [_H]),
-    # queue
-    "bc_queue_new": (status_t, [_OUT_H, err_pp]),
-    "bc_queue_fd": (_I32, [_H]),
-    "bc_queue_dispatch": (c_size_t, [_H, c_size_t]),
-    "bc_queue_len": (c_size_t, [_H]),
-    "bc_queue_free": (None, [_H]),
-    # cancel tokens
-    "bc_cancel_token_new": (status_t, [_OUT_H, err_pp]),
-    "bc_cancel_token_cancel": (None, [_H]),
-    "bc_cancel_token_free": (None, [_H]),
-    # messages
-    "bc_message_new": (status_t, [_S, c_void_p, c_size_t, _OUT_H, err_pp]),
-    "bc_message_set_tags": (status_t, [_H, _S, err_pp]),
-    "bc_message_set_keys": (status_t, [_H, _S, err_pp]),
-    "bc_message_set_property": (status_t, [_H, _S, _S, err_pp]),
-    "bc_message_set_delay_level": (status_t, [_H, _I32, err_pp]),
-    "bc_message_set_flag": (status_t, [_H, _I32, err_pp]),
-    "bc_message_set_transactional": (status_t, [_H, err_pp]),
-    "bc_message_free": (None, [_H]),
-    # results
-    "bc_send_result_status": (_I32, [_H]),
-    "bc_send_result_msg_id": (_S, [_H]),
-    "bc_send_result_offset_msg_id": (_S, [_H]),
-    "bc_send_result_transaction_id": (_S, [_H]),
-    "bc_send_result_queue_id": (_I32, [_H]),
-    "bc_send_result_queue_offset": (_I64, [_H]),
-    "bc_send_result_free": (None, [_H]),
-    "bc_batch_status": (_I32, [_H]),
-    "bc_batch_next_offset": (_I64, [_H]),
-    "bc_batch_min_offset": (_I64, [_H]),
-    "bc_batch_max_offset": (_I64, [_H]),
-    "bc_batch_len": (c_size_t, [_H]),
-    "bc_batch_get": (status_t, [_H, c_size_t, POINTER(MessageView), err_pp]),
-    "bc_batch_free": (None, [_H]),
-    # logging
-    "bc_set_log_callback": (status_t, [_I32, LOG_CB, c_void_p, c_void_p, err_pp]),
-    # client
-    "bc_client_new": (status_t, [_S, _H, _H, _OUT_H, err_pp]),
-    "bc_client_close": (status_t, [_H, _I32, err_pp]),
-    "bc_client_free": (None, [_H]),
-    "bc_client_connect": (status_t, [_H, err_pp]),
-    "bc_client_connect_async": (status_t, [_H, DONE_CB, c_void_p, err_pp]),
-    "bc_client_disconnect": (None, [_H]),
-    "bc_client_is_connected": (c_bool, [_H]),
-    "bc_client_send": (status_t, [_H, _S, _I32, _H, _OUT_H, err_pp]),
-    "bc_client_send_async_with_cancel": (
-        status_t,
-        [_H, _S, _I32, _H, _H, SEND_CB, c_void_p, err_pp],
-    ),
-    "bc_client_send_oneway": (status_t, [_H, _S, _I32, _H, err_pp]),
-    "bc_client_send_oneway_async": (status_t, [_H, _S, _I32, _H, DONE_CB, c_void_p, err_pp]),
-    "bc_client_send_batch": (status_t, [_H, _S, _I32, c_void_p, c_size_t, _OUT_H, err_pp]),
-    "bc_client_send_batch_async": (
-        status_t,
-        [_H, _S, _I32, c_void_p, c_size_t, SEND_CB, c_void_p, err_pp],
-    ),
-    "bc_client_send_batch_oneway": (status_t, [_H, _S, _I32, c_void_p, c_size_t, err_pp]),
-    "bc_client_send_batch_oneway_async": (
-        status_t,
-        [_H, _S, _I32, c_void_p, c_size_t, DONE_CB, c_void_p, err_pp],
-    ),
-    "bc_client_pull": (
-        status_t,
-        [_H, _S, _S, _I32, _I64, _I32, _I32, _S, _OUT_H, err_pp],
-    ),
-    "bc_client_pull_async_with_cancel": (
-        status_t,
-        [_H, _S, _S, _I32, _I64, _I32, _I32, _S, _H, PULL_CB, c_void_p, err_pp],
-    ),
-    "bc_client_get_max_offset": (status_t, [_H, _S, _I32, _OUT_I64, err_pp]),
-    "bc_client_get_max_offset_async": (status_t, [_H, _S, _I32, INT64_CB, c_void_p, err_pp]),
-    "bc_client_search_offset_by_timestamp": (
-        status_t,
-        [_H, _S, _I32, _I64, _I32, _OUT_I64, err_pp],
-    ),
-    "bc_client_search_offset_by_timestamp_async": (
-        status_t,
-        [_H, _S, _I32, _I64, _I32, INT64_CB, c_void_p, err_pp],
-    ),
-    "bc_client_query_consumer_offset": (status_t, [_H, _S, _S, _I32, _OUT_I64, err_pp]),
-    "bc_client_query_consumer_offset_async": (
-        status_t,
-        [_H, _S, _S, _I32, INT64_CB, c_void_p, err_pp],
-    ),
-    "bc_client_update_consumer_offset": (status_t, [_H, _S, _S, _I32, _I64, err_pp]),
-    "bc_client_update_consumer_offset_async": (
-        status_t,
-        [_H, _S, _S, _I32, _I64, DONE_CB, c_void_p, err_pp],
-    ),
-    "bc_client_create_topic": (status_t, [_H, _S, _I32, err_pp]),
-    "bc_client_create_topic_async": (status_t, [_H, _S, _I32, DONE_CB, c_void_p, err_pp]),
-    "bc_client_heartbeat": (status_t, [_H, _S, _S, err_pp]),
-    "bc_client_heartbeat_async": (status_t, [_H, _S, _S, DONE_CB, c_void_p, err_pp]),
-    "bc_client_end_transaction": (status_t, [_H, _S, _S, _S, _I64, _S, _I32, err_pp]),
-    "bc_client_end_transaction_async": (
-        status_t,
-        [_H, _S, _S, _S, _I64, _S, _I32, DONE_CB, c_void_p, err_pp],
-    ),
-    # manager
-    "bc_manager_new": (status_t, [_H, _H, _OUT_H, err_pp]),
-    "bc_manager_new_from_name_servers": (status_t, [_S, _H, _H, _OUT_H, err_pp]),
-    "bc_manager_start": (status_t, [_H, err_pp]),
-    "bc_manager_start_async": (status_t, [_H, DONE_CB, c_void_p, err_pp]),
-    "bc_manager_close": (status_t, [_H, _I32, err_pp]),
-    "bc_manager_free": (None, [_H]),
-    "bc_manager_add_broker": (status_t, [_H, _S, _OUT_H, err_pp]),
-    "bc_manager_add_broker_async": (status_t, [_H, _S, STR_CB, c_void_p, err_pp]),
-    "bc_manager_remove_broker": (status_t, [_H, _S, _I32, err_pp]),
-    "bc_manager_remove_broker_async": (status_t, [_H, _S, _I32, DONE_CB, c_void_p, err_pp]),
-    "bc_manager_send": (status_t, [_H, _S, _H, _OUT_H, err_pp]),
-    "bc_manager_send_async_with_cancel": (
-        status_t,
-        [_H, _S, _H, _H, SEND_CB, c_void_p, err_pp],
-    ),
-    "bc_manager_send_batch": (status_t, [_H, _S, c_void_p, c_size_t, _OUT_H, err_pp]),
-    "bc_manager_send_batch_async": (
-        status_t,
-        [_H, _S, c_void_p, c_size_t, SEND_CB, c_void_p, err_pp],
-    ),
-    "bc_manager_pull": (
-        status_t,
-        [_H, _S, _S, _S, _I32, _I64, _I32, _I32, _S, _OUT_H, err_pp],
-    ),
-    "bc_manager_pull_async_with_cancel": (
-        status_t,
-        [_H, _S, _S, _S, _I32, _I64, _I32, _I32, _S, _H, PULL_CB, c_void_p, err_pp],
-    ),
-    "bc_manager_query_consumer_offset": (
-        status_t,
-        [_H, _S, _S, _S, _I32, _OUT_I64, err_pp],
-    ),
-    "bc_manager_query_consumer_offset_async": (
-        status_t,
-        [_H, _S, _S, _S, _I32, INT64_CB, c_void_p, err_pp],
-    ),
-    "bc_manager_get_max_offset": (status_t, [_H, _S, _S, _I32, _OUT_I64, err_pp]),
-    "bc_manager_get_max_offset_async": (
-        status_t,
-        [_H, _S, _S, _I32, INT64_CB, c_void_p, err_pp],
-    ),
-    "bc_manager_update_consumer_offset": (status_t, [_H, _S, _S, _S, _I32, _I64, err_pp]),
-    "bc_manager_update_consumer_offset_async": (
-        status_t,
-        [_H, _S, _S, _S, _I32, _I64, DONE_CB, c_void_p, err_pp],
-    ),
-    "bc_manager_heartbeat": (status_t, [_H, _S, _S, err_pp]),
-    "bc_manager_heartbeat_async": (status_t, [_H, _S, _S, DONE_CB, c_void_p, err_pp]),
-    "bc_manager_broker_state": (_I32, [_H, _S]),
-    "bc_manager_brokers": (status_t, [_H, _OUT_H, err_pp]),
+# The vocabulary of _prototypes.py (generated from the header) in ctypes.
+_CTYPES: Dict[str, Optional[type]] = {
+    **_SCALAR,
+    "out_ptr": POINTER(c_void_p),  # T ** (handles, owned strings, bc_error **err_out)
+    "out_str": POINTER(c_char_p),
+    "out_i64": POINTER(c_int64),
+    "out_size": POINTER(c_size_t),
+    "view": POINTER(MessageView),
+    "cb_wakeup": WAKEUP_CB,
+    **{"cb:" + name: t for name, t in CALLBACK_TYPES.items()},
 }
 
 
 def _candidates() -> List[str]:
-    found = []
     env = os.environ.get("BROKERCLIENT_LIB")
     if env:
         return [env]  # an explicit choice is never second-guessed
-    # bindings/python/brokerclient/_lib.py -> repository root is three levels up.
-    # The newest build first: a stale release build must not shadow a fresh debug one.
+    found: List[str] = []
+    # The copy the wheel ships (pip install ./bindings/python builds it into the package).
+    packaged = Path(__file__).resolve().parent / _LIB_FILE
+    if packaged.is_file():
+        found.append(str(packaged))
+    # Running from a checkout (bindings/python/brokerclient/_lib.py: the repository root is
+    # three levels up): the newest build first, a stale release must not shadow a fresh debug.
     root = Path(__file__).resolve().parents[3]
-    builds = [root / "target" / p / "libbrokerclient.so" for p in ("release", "debug")]
-    builds = sorted((p for p in builds if p.is_file()), key=lambda p: -p.stat().st_mtime)
-    found.extend(str(p) for p in builds)
+    if (root / "Cargo.toml").is_file():
+        builds = [root / "target" / p / _LIB_FILE for p in ("release", "debug")]
+        builds = sorted((p for p in builds if p.is_file()), key=lambda p: -p.stat().st_mtime)
+        found.extend(str(p) for p in builds)
     system = ctypes.util.find_library("brokerclient")
     if system:
         found.append(system)
@@ -271,14 +134,18 @@ def _load() -> "tuple[ctypes.CDLL, str]":
         except OSError as e:
             errors.append(f"{path}: {e}")
     raise ImportError(
-        "libbrokerclient.so not found: set BROKERCLIENT_LIB to its path, build the "
-        "repository (cargo build --release) or install the library"
+        "libbrokerclient.so not found: reinstall the package (pip install ./bindings/python "
+        "builds it into the package), set BROKERCLIENT_LIB to its path, or install the library"
         + (" (" + "; ".join(errors) + ")" if errors else "")
     )
 
 
 lib, library_path = _load()
-for _name, (_res, _args) in _PROTOTYPES.items():
-    _fn = getattr(lib, _name)
-    _fn.restype = _res
-    _fn.argtypes = _args
+for _name, (_res, _args) in PROTOTYPES.items():
+    # A function the loaded library lacks (an older build under BROKERCLIENT_LIB) fails only
+    # when called; tests/test_prototypes.py checks the packaged library has every one.
+    _fn = getattr(lib, _name, None)
+    if _fn is None:
+        continue
+    _fn.restype = _CTYPES[_res]
+    _fn.argtypes = [_CTYPES[a] for a in _args]

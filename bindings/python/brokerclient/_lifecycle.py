@@ -13,20 +13,27 @@ from __future__ import annotations
 import atexit
 import os
 import weakref
-from typing import Any, Callable, List
+from typing import Callable, List, Protocol
 
-_live: "weakref.WeakSet[Any]" = weakref.WeakSet()
+
+class Closable(Protocol):
+    """What the registry holds: an object that closes itself without waiting."""
+
+    def _shutdown_now(self) -> None: ...
+
+
+_live: "weakref.WeakSet[Closable]" = weakref.WeakSet()
 _exit_hooks: List[Callable[[], None]] = []
 _first_hooks: List[Callable[[], None]] = []
 _parent_pid = os.getpid()
 
 
-def register(obj: Any) -> None:
+def register(obj: Closable) -> None:
     """``obj`` has ``_shutdown_now()`` which closes it without waiting."""
     _live.add(obj)
 
 
-def unregister(obj: Any) -> None:
+def unregister(obj: Closable) -> None:
     _live.discard(obj)
 
 

@@ -16,7 +16,7 @@ import shlex
 from typing import Dict, Optional
 
 from . import _lifecycle
-from ._lib import LOG_CB, lib
+from ._lib import FREE_CB, LOG_CB, lib
 from ._native import call
 
 __all__ = ["enable_logging", "disable_logging", "parse_fields"]
@@ -58,8 +58,7 @@ def enable_logging(level: int = logging.INFO, logger: Optional[logging.Logger] =
     """Sends the library's events at ``level`` or more severe to ``logger``."""
     target_logger = logger or logging.getLogger("brokerclient")
 
-    @LOG_CB
-    def on_log(_ud: object, lvl: int, target: bytes, message: bytes, fields: bytes) -> None:
+    def on_log_py(_ud: object, lvl: int, target: bytes, message: bytes, fields: bytes) -> None:
         try:
             extra = parse_fields(fields.decode("utf-8", "replace")) if fields else {}
             extra["target"] = target.decode("utf-8", "replace") if target else ""
@@ -71,14 +70,15 @@ def enable_logging(level: int = logging.INFO, logger: Optional[logging.Logger] =
         except BaseException:  # nothing may unwind into the library
             pass
 
-    call(lib.bc_set_log_callback, _bc_level(level), on_log, None, None)
+    on_log = LOG_CB(on_log_py)
+    call(lib.bc_set_log_callback, _bc_level(level), on_log, None, FREE_CB())
     # The old callback (if any) is no longer running once the call returned: drop it only now.
     _state["cb"] = on_log
 
 
 def disable_logging() -> None:
     """Removes the callback; when this returns it runs nowhere any more."""
-    call(lib.bc_set_log_callback, 0, LOG_CB(), None, None)
+    call(lib.bc_set_log_callback, 0, LOG_CB(), None, FREE_CB())
     _state.pop("cb", None)
 
 

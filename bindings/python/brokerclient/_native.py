@@ -7,9 +7,9 @@ Everything here runs on the caller's thread and copies what it reads: a borrowed
 from __future__ import annotations
 
 import ctypes
-from contextlib import contextmanager
-from ctypes import byref, c_int64, c_void_p
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
+import dataclasses
+from ctypes import byref, c_char_p, c_int64, c_void_p
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from . import errors
 from ._lib import MessageView, lib
@@ -29,7 +29,10 @@ def enc(s: Optional[str]) -> Optional[bytes]:
     return None if s is None else s.encode()
 
 
-def call(fn, *args) -> None:  # type: ignore[no-untyped-def]
+_Fn = Callable[..., int]  # a ctypes foreign function returning bc_status
+
+
+def call(fn: _Fn, *args: object) -> None:
     """Calls a fallible ``bc_*`` function whose last parameter is ``err_out``; raises on error."""
     err = c_void_p()
     status = fn(*args, byref(err))
@@ -37,37 +40,39 @@ def call(fn, *args) -> None:  # type: ignore[no-untyped-def]
         raise errors.take_error(status, err)
 
 
-def call_out(fn, *args, out: "ctypes._SimpleCData") -> None:  # type: ignore[no-untyped-def]
+def call_out(fn: _Fn, *args: object, out: "Union[c_void_p, c_int64, c_char_p]") -> None:
     """As :func:`call` for a function with an out-parameter before ``err_out``."""
     call(fn, *args, byref(out))
 
 
-def call_i64(fn, *args) -> int:  # type: ignore[no-untyped-def]
+def call_i64(fn: _Fn, *args: object) -> int:
     out = c_int64()
     call_out(fn, *args, out=out)
-    return out.value
+    return int(out.value)
 
 
-def call_string(fn, *args) -> str:  # type: ignore[no-untyped-def]
-    """For functions returning an owned ``char *`` (freed here with ``bc_string_free``)."""
-    out = c_void_p()
-    call_out(fn, *args, out=out)
+def take_string(out: c_void_p) -> str:
+    """An owned ``char *`` as text (freed here with ``bc_string_free``)."""
     try:
-        return ctypes.string_at(out.value).decode()
+        return ctypes.string_at(out.value).decode() if out.value else ""
     finally:
         lib.bc_string_free(out)
 
 
-def new_config(options: Optional[Dict[str, object]], timeout: Optional[float]) -> c_void_p:
-    """A ``bc_config`` from library keys (``"pool.size": 2``); ``timeout`` in seconds sets
-    ``request.timeout.ms``. The caller frees it (constructors copy it)."""
+def call_string(fn: _Fn, *args: object) -> str:
+    """For functions returning an owned ``char *`` (freed here with ``bc_string_free``)."""
+    out = c_void_p()
+    call_out(fn, *args, out=out)
+    return take_string(out)
+
+
+def new_config(options: Mapping[str, str]) -> c_void_p:
+    """A ``bc_config`` from library keys (``"pool.size": "2"``). The caller frees it
+    (constructors copy it)."""
     cfg = c_void_p()
     call_out(lib.bc_config_new, out=cfg)
     try:
-        items = dict(options or {})
-        if timeout is not None:
-            items.setdefault("request.timeout.ms", int(timeout * 1000))
-        for k, v in items.items():
+        for k, v in options.items():
             call(lib.bc_config_set, cfg, str(k).encode(), str(v).encode())
     except BaseException:
         lib.bc_config_free(cfg)
@@ -75,25 +80,57 @@ def new_config(options: Optional[Dict[str, object]], timeout: Optional[float]) -
     return cfg
 
 
+# System properties pyrocketmq users set through ``properties``, and what they become.
+_SYSTEM_PROPERTIES = frozenset(
+    ["KEYS", "TAGS", "DELAY", "WAIT", "TRAN_MSG", "TIMER_DELAY_MS", "TIMER_DELIVER_MS"]
+)
+
+
+def _truthy(v: str) -> bool:
+    return v.strip().lower() in ("true", "1", "yes")
+
+
 def new_message(m: Union[Message, bytes], topic: Optional[str] = None) -> c_void_p:
     """A ``bc_message`` (the caller frees it; sends copy it)."""
     if isinstance(m, (bytes, bytearray, memoryview)):
         m = Message(topic=topic or "", body=bytes(m))
     body = bytes(m.body)
+    tags, keys, props = m.tags, m.keys, dict(m.properties)
+    delay_level, delay_ms, deliver_ms = m.delay_level, m.delay_time_ms, m.deliver_time_ms
+    wait, transactional = m.wait_store, m.transactional
+    if _SYSTEM_PROPERTIES.intersection(props):
+        tags = props.pop("TAGS", tags)
+        keys = props.pop("KEYS", keys)
+        if "DELAY" in props:
+            delay_level = int(props.pop("DELAY"))
+        if "TIMER_DELAY_MS" in props:
+            delay_ms = int(props.pop("TIMER_DELAY_MS"))
+        if "TIMER_DELIVER_MS" in props:
+            deliver_ms = int(props.pop("TIMER_DELIVER_MS"))
+        if "WAIT" in props:
+            wait = _truthy(props.pop("WAIT"))
+        if "TRAN_MSG" in props:
+            transactional = _truthy(props.pop("TRAN_MSG")) or transactional
     out = c_void_p()
-    call_out(lib.bc_message_new, m.topic.encode(), body, len(body), out=out)
+    call_out(lib.bc_message_new, (topic or m.topic).encode(), body, len(body), out=out)
     try:
-        if m.tags is not None:
-            call(lib.bc_message_set_tags, out, m.tags.encode())
-        if m.keys is not None:
-            call(lib.bc_message_set_keys, out, m.keys.encode())
-        for k, v in m.properties.items():
+        if tags is not None:
+            call(lib.bc_message_set_tags, out, tags.encode())
+        if keys is not None:
+            call(lib.bc_message_set_keys, out, keys.encode())
+        for k, v in props.items():
             call(lib.bc_message_set_property, out, k.encode(), str(v).encode())
-        if m.delay_level:
-            call(lib.bc_message_set_delay_level, out, m.delay_level)
+        if delay_level:
+            call(lib.bc_message_set_delay_level, out, delay_level)
+        if delay_ms:
+            call(lib.bc_message_set_delay_time_ms, out, delay_ms)
+        if deliver_ms:
+            call(lib.bc_message_set_deliver_time_ms, out, deliver_ms)
+        if wait is not None:
+            call(lib.bc_message_set_wait_store, out, bool(wait))
         if m.flag:
             call(lib.bc_message_set_flag, out, m.flag)
-        if m.transactional:
+        if transactional:
             call(lib.bc_message_set_transactional, out)
     except BaseException:
         lib.bc_message_free(out)
@@ -104,44 +141,63 @@ def new_message(m: Union[Message, bytes], topic: Optional[str] = None) -> c_void
 def single_message(
     body: Union[bytes, Message],
     mq: Optional[MessageQueue],
-    properties: Optional[Dict[str, str]],
+    properties: Optional[Mapping[str, str]],
     tags: Optional[str],
     keys: Optional[str],
 ) -> Tuple[Message, int]:
     """Normalises the seed's ``(body, mq, properties)`` arguments into a message and queue id."""
     if isinstance(body, Message):
         msg = body
-    else:
+        if properties or tags is not None or keys is not None:
+            msg = dataclasses.replace(
+                body,
+                properties={**dict(properties or {}), **body.properties},
+                tags=body.tags if body.tags is not None else tags,
+                keys=body.keys if body.keys is not None else keys,
+            )
+    elif isinstance(body, (bytes, bytearray, memoryview)):
         if mq is None:
-            raise errors.InvalidArgumentError("mq (the MessageQueue) is required with a body")
+            raise errors.InvalidArgumentError(
+                "mq (the MessageQueue) is required with a body", status=errors.INVALID_ARG
+            )
         msg = Message(mq.topic, bytes(body), tags=tags, keys=keys, properties=dict(properties or {}))
+    else:
+        raise errors.InvalidArgumentError(
+            f"body must be bytes or a Message, not {type(body).__name__}", status=errors.INVALID_ARG
+        )
     return msg, (mq.queue_id if mq is not None else 0)
 
 
-@contextmanager
-def messages_array(
+def messages_array_owned(
     messages: Sequence[Union[Message, bytes]], topic: Optional[str]
-) -> Iterator[Tuple["ctypes.Array[c_void_p]", int]]:
-    """A ``const bc_message *const *`` array for the batch sends; frees the messages after."""
+) -> Tuple[List[c_void_p], "ctypes.Array[c_void_p]"]:
+    """The ``bc_message`` handles of a batch (the caller frees them) and the
+    ``const bc_message *const *`` array over them."""
     if not messages:
-        raise errors.InvalidArgumentError("a batch needs at least one message")
+        raise errors.InvalidArgumentError(
+            "a batch needs at least one message", status=errors.INVALID_ARG
+        )
     handles: List[c_void_p] = []
     try:
         for m in messages:
             handles.append(new_message(m, topic))
-        arr = (c_void_p * len(handles))(*(h.value for h in handles))
-        yield arr, len(handles)
-    finally:
+    except BaseException:
         for h in handles:
             lib.bc_message_free(h)
+        raise
+    arr = (c_void_p * len(handles))(*(h.value for h in handles))
+    return handles, arr
 
 
 def _s(p: Optional[bytes]) -> Optional[str]:
     return p.decode("utf-8", "replace") if p is not None else None
 
 
-def read_send_result(r: int) -> SendResult:
-    """Copies a (borrowed or owned) ``bc_send_result``."""
+def read_send_result(r: int, mq: Optional[MessageQueue] = None) -> SendResult:
+    """Copies a (borrowed or owned) ``bc_send_result``; ``mq`` the queue it was sent to."""
+    queue_id = lib.bc_send_result_queue_id(r)
+    if mq is not None and mq.queue_id != queue_id:
+        mq = MessageQueue(mq.topic, mq.broker_name, queue_id)
     return SendResult(
         status=SendStatus(lib.bc_send_result_status(r)),
         msg_id=_s(lib.bc_send_result_msg_id(r)) or "",
@@ -149,18 +205,29 @@ def read_send_result(r: int) -> SendResult:
         queue_id=lib.bc_send_result_queue_id(r),
         queue_offset=lib.bc_send_result_queue_offset(r),
         transaction_id=_s(lib.bc_send_result_transaction_id(r)),
+        message_queue=mq,
     )
 
 
-def take_send_result(r: c_void_p) -> SendResult:
+def take_send_result(r: c_void_p, mq: Optional[MessageQueue] = None) -> SendResult:
     try:
-        return read_send_result(r.value)  # type: ignore[arg-type]
+        return read_send_result(r.value or 0, mq)
     finally:
         lib.bc_send_result_free(r)
 
 
-def take_batch(b: int) -> PullResult:
-    """Copies an owned ``bc_batch`` into a :class:`PullResult` and frees it."""
+def _properties(b: int, i: int) -> Dict[str, str]:
+    props: Dict[str, str] = {}
+    name, value = c_char_p(), c_char_p()
+    for j in range(lib.bc_batch_property_count(b, i)):
+        call(lib.bc_batch_property_at, b, i, j, byref(name), byref(value))
+        props[_s(name.value) or ""] = _s(value.value) or ""
+    return props
+
+
+def take_batch(b: int, pull_rt: Optional[float] = None) -> PullResult:
+    """Copies an owned ``bc_batch`` into a :class:`PullResult` and frees it (``pull_rt``:
+    the round trip in ms, when known)."""
     try:
         n = lib.bc_batch_len(b)
         msgs: List[MessageExt] = []
@@ -183,6 +250,7 @@ def take_batch(b: int) -> PullResult:
                     born_timestamp=view.born_timestamp,
                     store_timestamp=view.store_timestamp,
                     reconsume_times=view.reconsume_times,
+                    properties=_properties(b, i),
                 )
             )
         return PullResult(
@@ -191,6 +259,7 @@ def take_batch(b: int) -> PullResult:
             min_offset=lib.bc_batch_min_offset(b),
             max_offset=lib.bc_batch_max_offset(b),
             messages=msgs,
+            pull_rt=pull_rt,
         )
     finally:
         lib.bc_batch_free(b)

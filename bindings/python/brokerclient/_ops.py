@@ -1,354 +1,289 @@
-"""The operations of a client and a manager, written once for both the sync and async classes.
+"""Every operation's argument conversion, written once for the sync and the async classes.
 
-Each method normalises its Python arguments into the C arguments and hands them to
-``self._op(kind, name, *args)``. The sync classes implement ``_op`` with the blocking
-``bc_*`` function ``name``; the async ones with ``name + "_async"`` (or
-``"_async_with_cancel"``) and a future resolved from the completion queue. ``kind`` says how
-the result comes back (nothing, an int64, a send result, a pulled batch, a string).
+A builder turns the Python arguments into a :class:`Call`: the ``bc_*`` function's name, its C
+arguments after the handle, the handles to free once the library has taken them (sends and
+pulls copy what they need before returning), and the context an error is annotated with
+(topic, queue id, offset). The sync classes run a call with the blocking function, the async
+ones with its ``_async`` twin (see ``client.py`` and ``aio.py``); both log it (``_oplog``).
 """
 
 from __future__ import annotations
 
-import functools
+import ctypes
 import json
-from typing import Any, Dict, List, Optional, Sequence, Union
+from ctypes import c_void_p
+from typing import Callable, List, Mapping, Optional, Sequence, Tuple, Union
 
 from . import errors
-from ._native import call_string, enc, messages_array, new_message, single_message
 from ._lib import lib
-from .models import Message, MessageQueue, TransactionState
+from ._native import call, call_out, enc, messages_array_owned, new_message, single_message
+from .models import (
+    BatchItem,
+    ExpressionType,
+    HeartbeatData,
+    Message,
+    MessageQueue,
+    TransactionState,
+    decode_batch_messages,
+)
 
 # result kinds
 NONE, I64, SEND, PULL, STR = range(5)
 
+# FLAG_* of pyrocketmq's (and Java's) PullSysFlag, as pull_message's sys_flag takes them.
+PULL_FLAG_COMMIT_OFFSET = 0x1
+PULL_FLAG_SUSPEND = 0x2
+PULL_FLAG_SUBSCRIPTION = 0x4
+DEFAULT_SUSPEND_TIMEOUT = 15.0  # seconds: the broker's default long-poll hold
 
-class _Handle:
-    """An owned library handle (``bc_client``/``bc_manager``) that refuses use once closed."""
-
-    _h: Any = None
-    _closed = False
-
-    def _handle(self) -> Any:
-        if self._closed or self._h is None:
-            raise errors.BrokerClosedError("closed", status=errors.CLOSED)
-        return self._h
-
-    def _op(self, kind: int, name: str, *args: Any) -> Any:  # pragma: no cover - abstract
-        raise NotImplementedError
+_Free = Callable[[int], None]
 
 
-class ClientOps(_Handle):
-    """The seed's ``BrokerClient`` methods (sync results, or awaitables in the async class)."""
+class Call:
+    """One operation: ``fn(handle, *args, [out,] err_out)`` or its async twin."""
 
-    broker_addr: str
+    __slots__ = ("fn", "args", "kind", "op", "topic", "queue_id", "offset", "resource", "mq", "_frees", "_keep")
 
-    def sync_send_message(
+    def __init__(
         self,
-        producer_group: str,
-        body: Union[bytes, Message],
-        mq: Optional[MessageQueue] = None,
-        properties: Optional[Dict[str, str]] = None,
+        fn: str,
+        args: Tuple[object, ...],
+        kind: int,
+        op: str,
         *,
-        tags: Optional[str] = None,
-        keys: Optional[str] = None,
-    ) -> Any:
-        """Sends one message to ``mq`` and waits for the broker's :class:`SendResult`.
-
-        ``body`` is the payload (with ``mq`` and optional ``properties``/``tags``/``keys``)
-        or a whole :class:`Message` (then ``mq`` only gives the queue id, default 0).
-        """
-        msg, queue_id = single_message(body, mq, properties, tags, keys)
-        h = new_message(msg)
-        try:
-            return self._op(SEND, "bc_client_send", self._handle(), enc(producer_group), queue_id, h)
-        finally:
-            lib.bc_message_free(h)
-
-    def oneway_send_message(
-        self,
-        producer_group: str,
-        body: Union[bytes, Message],
+        topic: Optional[str] = None,
+        queue_id: Optional[int] = None,
+        offset: Optional[int] = None,
+        resource: Optional[str] = None,
         mq: Optional[MessageQueue] = None,
-        properties: Optional[Dict[str, str]] = None,
-        *,
-        tags: Optional[str] = None,
-        keys: Optional[str] = None,
-    ) -> Any:
-        """Sends one message without waiting for an answer (done once written)."""
-        msg, queue_id = single_message(body, mq, properties, tags, keys)
-        h = new_message(msg)
+    ) -> None:
+        self.fn = fn
+        self.args = args
+        self.kind = kind
+        self.op = op
+        self.topic = topic
+        self.queue_id = queue_id
+        self.offset = offset
+        self.resource = resource
+        self.mq = mq
+        self._frees: List[Tuple[_Free, int]] = []
+        self._keep: List[object] = []
+
+    def hold(self, free: _Free, handle: c_void_p) -> None:
+        if handle.value:
+            self._frees.append((free, handle.value))
+
+    def keep(self, obj: object) -> None:
+        self._keep.append(obj)
+
+    def release(self) -> None:
+        frees, self._frees, self._keep = self._frees, [], []
+        for free, h in frees:
+            free(h)
+
+    def annotate(self, e: errors.BrokerError, broker_addr: Optional[str], timeout: Optional[float]) -> None:
+        e._annotate(
+            operation=self.op,
+            broker_addr=broker_addr,
+            timeout=timeout,
+            topic=self.topic,
+            queue_id=self.queue_id,
+            offset=self.offset,
+            resource=self.resource,
+        )
+
+
+def _message_call(
+    fn: str,
+    kind: int,
+    op: str,
+    producer_group: str,
+    body: Union[bytes, Message],
+    mq: Optional[MessageQueue],
+    properties: Optional[Mapping[str, str]],
+    tags: Optional[str],
+    keys: Optional[str],
+) -> Call:
+    msg, queue_id = single_message(body, mq, properties, tags, keys)
+    h = new_message(msg)
+    c = Call(fn, (enc(producer_group), queue_id, h), kind, op, topic=msg.topic, queue_id=queue_id,
+             resource=producer_group, mq=mq or MessageQueue(msg.topic, "", queue_id))
+    c.hold(lib.bc_message_free, h)
+    return c
+
+
+def send(producer_group: str, body: Union[bytes, Message], mq: Optional[MessageQueue],
+         properties: Optional[Mapping[str, str]], tags: Optional[str], keys: Optional[str]) -> Call:
+    return _message_call("bc_client_send", SEND, "sync_send_message", producer_group, body, mq,
+                         properties, tags, keys)
+
+
+def send_oneway(producer_group: str, body: Union[bytes, Message], mq: Optional[MessageQueue],
+                properties: Optional[Mapping[str, str]], tags: Optional[str], keys: Optional[str]) -> Call:
+    return _message_call("bc_client_send_oneway", NONE, "oneway_send_message", producer_group, body,
+                         mq, properties, tags, keys)
+
+
+def batch_messages(
+    body: Union[bytes, Sequence[BatchItem]], topic: str, properties: Optional[Mapping[str, str]]
+) -> List[Union[Message, bytes]]:
+    """The batch's messages: a pre-encoded body (``encode_batch_messages``) is decoded; the
+    batch-level ``properties`` apply to every message (a message's own win)."""
+    if isinstance(body, (bytes, bytearray, memoryview)):
         try:
-            return self._op(
-                NONE, "bc_client_send_oneway", self._handle(), enc(producer_group), queue_id, h
-            )
-        finally:
-            lib.bc_message_free(h)
-
-    def sync_batch_send_message(
-        self,
-        producer_group: str,
-        messages: Sequence[Union[bytes, Message]],
-        mq: MessageQueue,
-    ) -> Any:
-        """Sends ``messages`` (all for ``mq.topic``) as one batch; one :class:`SendResult`.
-
-        The seed took a pre-encoded batch body; here the library encodes the list.
-        """
-        with messages_array(messages, mq.topic) as (arr, n):
-            return self._op(
-                SEND, "bc_client_send_batch", self._handle(), enc(producer_group), mq.queue_id, arr, n
-            )
-
-    def oneway_batch_send_message(
-        self,
-        producer_group: str,
-        messages: Sequence[Union[bytes, Message]],
-        mq: MessageQueue,
-    ) -> Any:
-        """As :meth:`sync_batch_send_message` without waiting for an answer."""
-        with messages_array(messages, mq.topic) as (arr, n):
-            return self._op(
-                NONE,
-                "bc_client_send_batch_oneway",
-                self._handle(),
-                enc(producer_group),
-                mq.queue_id,
-                arr,
-                n,
-            )
-
-    def pull_message(
-        self,
-        consumer_group: str,
-        topic: str,
-        queue_id: int,
-        queue_offset: int,
-        max_msg_nums: int = 32,
-        sub_expression: str = "*",
-        suspend_timeout: float = 0.0,
-    ) -> Any:
-        """Pulls up to ``max_msg_nums`` messages from ``queue_offset``; a :class:`PullResult`.
-
-        ``suspend_timeout`` (seconds) > 0 lets the broker hold the pull while nothing is new.
-        """
-        return self._op(
-            PULL,
-            "bc_client_pull",
-            self._handle(),
-            enc(consumer_group),
-            enc(topic),
-            queue_id,
-            queue_offset,
-            max_msg_nums,
-            int(suspend_timeout * 1000),
-            enc(sub_expression),
-        )
-
-    def query_consumer_offset(self, consumer_group: str, topic: str, queue_id: int) -> Any:
-        """The offset the broker stores for the group on that queue (an int)."""
-        return self._op(
-            I64,
-            "bc_client_query_consumer_offset",
-            self._handle(),
-            enc(consumer_group),
-            enc(topic),
-            queue_id,
-        )
-
-    def update_consumer_offset(
-        self, consumer_group: str, topic: str, queue_id: int, commit_offset: int
-    ) -> Any:
-        """Stores the group's offset on that queue (waits for the broker's answer)."""
-        return self._op(
-            NONE,
-            "bc_client_update_consumer_offset",
-            self._handle(),
-            enc(consumer_group),
-            enc(topic),
-            queue_id,
-            commit_offset,
-        )
-
-    def search_offset_by_timestamp(
-        self, topic: str, queue_id: int, timestamp: int, upper: bool = False
-    ) -> Any:
-        """The queue offset of the first message stored at or after ``timestamp`` (ms)."""
-        return self._op(
-            I64,
-            "bc_client_search_offset_by_timestamp",
-            self._handle(),
-            enc(topic),
-            queue_id,
-            timestamp,
-            1 if upper else 0,
-        )
-
-    def get_max_offset(self, topic: str, queue_id: int) -> Any:
-        """The queue's next offset (one past the last message)."""
-        return self._op(I64, "bc_client_get_max_offset", self._handle(), enc(topic), queue_id)
-
-    def send_heartbeat(
-        self, producer_group: Optional[str] = None, consumer_group: Optional[str] = None
-    ) -> Any:
-        """Registers this client in a producer and/or consumer group."""
-        return self._op(
-            NONE, "bc_client_heartbeat", self._handle(), enc(producer_group), enc(consumer_group)
-        )
-
-    def end_transaction(
-        self,
-        producer_group: str,
-        msg_id: str,
-        offset_msg_id: str,
-        queue_offset: int,
-        transaction_id: Optional[str],
-        state: Union[int, TransactionState],
-    ) -> Any:
-        """Commits or rolls back a half message (oneway: done once written)."""
-        return self._op(
-            NONE,
-            "bc_client_end_transaction",
-            self._handle(),
-            enc(producer_group),
-            enc(msg_id),
-            enc(offset_msg_id),
-            queue_offset,
-            enc(transaction_id),
-            int(state),
-        )
-
-    def create_topic(self, topic: str, queue_nums: int = 4) -> Any:
-        """Creates (or updates) ``topic`` on this broker (an admin request)."""
-        return self._op(NONE, "bc_client_create_topic", self._handle(), enc(topic), queue_nums)
+            items: List[BatchItem] = list(decode_batch_messages(bytes(body), topic))
+        except ValueError as e:
+            raise errors.InvalidArgumentError(f"batch body: {e}", status=errors.INVALID_ARG) from e
+    else:
+        items = list(body)
+    out: List[Union[Message, bytes]] = []
+    for item in items:
+        if isinstance(item, Message):
+            m = item
+        elif isinstance(item, (bytes, bytearray, memoryview)):
+            m = Message(topic, bytes(item))
+        else:
+            # a mapping entry: through the encoder's reading of it
+            [m] = decode_batch_messages(_encode_one(item), topic)
+        if properties:
+            m = Message(m.topic or topic, m.body, m.tags, m.keys, {**dict(properties), **m.properties},
+                        m.delay_level, m.flag, m.transactional, m.delay_time_ms, m.deliver_time_ms,
+                        m.wait_store)
+        out.append(m)
+    return out
 
 
-class ManagerOps(_Handle):
-    """The operations of ``BrokerManager``: broker set plus routed or per-broker requests."""
+def _encode_one(item: BatchItem) -> bytes:
+    from .models import encode_batch_messages
 
-    def add_broker(self, broker: str) -> Any:
-        """Adds a broker by address, or by name when the manager has name servers; returns
-        its address."""
-        return self._op(STR, "bc_manager_add_broker", self._handle(), enc(broker))
+    return encode_batch_messages([item])
 
-    def remove_broker(self, broker_addr: str, drain: float = 0.0) -> Any:
-        """Removes a broker; requests in flight on it get ``drain`` seconds to finish."""
-        return self._op(
-            NONE, "bc_manager_remove_broker", self._handle(), enc(broker_addr), int(drain * 1000)
-        )
 
-    def sync_send_message(self, producer_group: str, message: Message) -> Any:
-        """Sends a message to a queue of its topic the manager picks from the route."""
-        h = new_message(message)
+def _batch_call(fn: str, kind: int, op: str, producer_group: str,
+                body: Union[bytes, Sequence[BatchItem]], mq: MessageQueue,
+                properties: Optional[Mapping[str, str]]) -> Call:
+    msgs = batch_messages(body, mq.topic, properties)
+    handles, arr = messages_array_owned(msgs, mq.topic)
+    c = Call(fn, (enc(producer_group), mq.queue_id, arr, len(handles)), kind, op, topic=mq.topic,
+             queue_id=mq.queue_id, resource=producer_group, mq=mq)
+    for h in handles:
+        c.hold(lib.bc_message_free, h)
+    c.keep(arr)
+    return c
+
+
+def send_batch(producer_group: str, body: Union[bytes, Sequence[BatchItem]], mq: MessageQueue,
+               properties: Optional[Mapping[str, str]]) -> Call:
+    return _batch_call("bc_client_send_batch", SEND, "sync_batch_send_message", producer_group,
+                       body, mq, properties)
+
+
+def send_batch_oneway(producer_group: str, body: Union[bytes, Sequence[BatchItem]], mq: MessageQueue,
+                      properties: Optional[Mapping[str, str]]) -> Call:
+    return _batch_call("bc_client_send_batch_oneway", NONE, "oneway_batch_send_message",
+                       producer_group, body, mq, properties)
+
+
+def pull(
+    consumer_group: str,
+    topic: str,
+    queue_id: int,
+    queue_offset: int,
+    max_msg_nums: int,
+    sys_flag: int,
+    commit_offset: int,
+    sub_expression: str,
+    suspend_timeout: float,
+    expression_type: Union[int, ExpressionType, str],
+    sub_version: int,
+    broker: Optional[str] = None,
+) -> Call:
+    """``pull_message``: the plain pull, or a ``bc_pull_request`` when a commit offset, SQL92,
+    a subscription version or ``sys_flag`` asks for more."""
+    if isinstance(expression_type, str):
         try:
-            return self._op(SEND, "bc_manager_send", self._handle(), enc(producer_group), h)
-        finally:
-            lib.bc_message_free(h)
-
-    def sync_batch_send_message(self, producer_group: str, messages: Sequence[Message]) -> Any:
-        """Sends a batch (one topic) to a queue the manager picks."""
-        with messages_array(messages, None) as (arr, n):
-            return self._op(
-                SEND, "bc_manager_send_batch", self._handle(), enc(producer_group), arr, n
-            )
-
-    def pull_message(
-        self,
-        broker: str,
-        consumer_group: str,
-        topic: str,
-        queue_id: int,
-        queue_offset: int,
-        max_msg_nums: int = 32,
-        sub_expression: str = "*",
-        suspend_timeout: float = 0.0,
-    ) -> Any:
-        """Pulls from ``broker`` (address or name), as ``BrokerClient.pull_message``."""
-        return self._op(
-            PULL,
-            "bc_manager_pull",
-            self._handle(),
-            enc(broker),
-            enc(consumer_group),
-            enc(topic),
-            queue_id,
-            queue_offset,
-            max_msg_nums,
-            int(suspend_timeout * 1000),
-            enc(sub_expression),
-        )
-
-    def query_consumer_offset(
-        self, broker: str, consumer_group: str, topic: str, queue_id: int
-    ) -> Any:
-        """The group's stored offset on ``broker``'s queue."""
-        return self._op(
-            I64,
-            "bc_manager_query_consumer_offset",
-            self._handle(),
-            enc(broker),
-            enc(consumer_group),
-            enc(topic),
-            queue_id,
-        )
-
-    def update_consumer_offset(
-        self, broker: str, consumer_group: str, topic: str, queue_id: int, commit_offset: int
-    ) -> Any:
-        """Stores the group's offset on ``broker``'s queue."""
-        return self._op(
-            NONE,
-            "bc_manager_update_consumer_offset",
-            self._handle(),
-            enc(broker),
-            enc(consumer_group),
-            enc(topic),
-            queue_id,
-            commit_offset,
-        )
-
-    def get_max_offset(self, broker: str, topic: str, queue_id: int) -> Any:
-        """The next offset of ``broker``'s queue."""
-        return self._op(
-            I64, "bc_manager_get_max_offset", self._handle(), enc(broker), enc(topic), queue_id
-        )
-
-    def send_heartbeat(
-        self, producer_group: Optional[str] = None, consumer_group: Optional[str] = None
-    ) -> Any:
-        """Heartbeats every broker the manager knows."""
-        return self._op(
-            NONE, "bc_manager_heartbeat", self._handle(), enc(producer_group), enc(consumer_group)
-        )
-
-    # Local queries: never block, so sync in both flavours.
-    def brokers(self) -> List[str]:
-        """The addresses of the brokers the manager knows."""
-        return list(json.loads(call_string(lib.bc_manager_brokers, self._handle())))
-
-    def broker_state(self, broker: str) -> int:
-        """``BrokerState`` of a broker: 0 healthy, 1 suspect, 2 down, -1 unknown."""
-        return int(lib.bc_manager_broker_state(self._handle(), enc(broker)))
+            expression_type = ExpressionType[expression_type.upper()]
+        except KeyError:
+            raise errors.InvalidArgumentError(
+                f"expression_type {expression_type!r}: TAG or SQL92", status=errors.INVALID_ARG
+            ) from None
+    if sys_flag & PULL_FLAG_SUSPEND and suspend_timeout <= 0:
+        suspend_timeout = DEFAULT_SUSPEND_TIMEOUT
+    suspend_ms = int(suspend_timeout * 1000)
+    commit = commit_offset > 0 or bool(sys_flag & PULL_FLAG_COMMIT_OFFSET)
+    prefix: Tuple[object, ...] = () if broker is None else (enc(broker),)
+    base = "bc_client" if broker is None else "bc_manager"
+    ctx = {"topic": topic, "queue_id": queue_id, "offset": queue_offset, "resource": consumer_group}
+    if not commit and int(expression_type) == ExpressionType.TAG and not sub_version:
+        return Call(f"{base}_pull", prefix + (enc(consumer_group), enc(topic), queue_id, queue_offset,
+                    max_msg_nums, suspend_ms, enc(sub_expression)), PULL, "pull_message", **ctx)  # type: ignore[arg-type]
+    req = c_void_p()
+    call_out(lib.bc_pull_request_new, enc(consumer_group), enc(topic), queue_id, queue_offset, out=req)
+    try:
+        call(lib.bc_pull_request_set_max_messages, req, max_msg_nums)
+        call(lib.bc_pull_request_set_expression, req, enc(sub_expression), int(expression_type))
+        if suspend_ms > 0:
+            call(lib.bc_pull_request_set_long_polling, req, suspend_ms)
+        if commit:
+            call(lib.bc_pull_request_set_commit_offset, req, commit_offset)
+        if sub_version:
+            call(lib.bc_pull_request_set_sub_version, req, sub_version)
+    except BaseException:
+        lib.bc_pull_request_free(req)
+        raise
+    c = Call(f"{base}_pull_request", prefix + (req,), PULL, "pull_message", **ctx)  # type: ignore[arg-type]
+    c.hold(lib.bc_pull_request_free, req)
+    return c
 
 
-class BrokerConnection:
-    """What ``manager.connection(broker)`` yields (pyrocketmq's with-style connection): the
-    manager's per-broker operations with ``broker`` filled in. The manager keeps owning the
-    pooled connections, so leaving the block releases nothing but the view."""
+def group_topic_queue(fn: str, kind: int, op: str, group: str, topic: str, queue_id: int,
+                      *extra: object, offset: Optional[int] = None) -> Call:
+    return Call(fn, (enc(group), enc(topic), queue_id) + extra, kind, op, topic=topic,
+                queue_id=queue_id, offset=offset, resource=group)
 
-    _PER_BROKER = frozenset(
-        ["pull_message", "query_consumer_offset", "update_consumer_offset", "get_max_offset"]
-    )
 
-    def __init__(self, manager: ManagerOps, broker: str) -> None:
-        self.manager = manager
-        self.broker = broker
+def topic_queue(fn: str, op: str, topic: str, queue_id: int, *extra: object) -> Call:
+    return Call(fn, (enc(topic), queue_id) + extra, I64, op, topic=topic, queue_id=queue_id)
 
-    def __getattr__(self, name: str) -> Any:
-        if name in self._PER_BROKER:
-            return functools.partial(getattr(self.manager, name), self.broker)
-        raise AttributeError(name)
 
-    @property
-    def is_connected(self) -> bool:
-        """True while the manager counts the broker healthy."""
-        return self.manager.broker_state(self.broker) == 0
+def heartbeat_pairs(heartbeat_data: Optional[HeartbeatData], producer_group: Optional[str],
+                    consumer_group: Optional[str]) -> List[Tuple[Optional[str], Optional[str]]]:
+    """The (producer, consumer) group pairs a heartbeat registers (one request each)."""
+    producers: List[Optional[str]] = [producer_group] if producer_group else []
+    consumers: List[Optional[str]] = [consumer_group] if consumer_group else []
+    if heartbeat_data is not None:
+        producers += [g for g in heartbeat_data.get_producer_groups() if g not in producers]
+        consumers += [g for g in heartbeat_data.get_consumer_groups() if g not in consumers]
+    n = max(len(producers), len(consumers), 1)
+    producers += [None] * (n - len(producers))
+    consumers += [None] * (n - len(consumers))
+    return list(zip(producers, consumers))
+
+
+def heartbeat(fn: str, producer_group: Optional[str], consumer_group: Optional[str]) -> Call:
+    return Call(fn, (enc(producer_group), enc(consumer_group)), NONE, "send_heartbeat",
+                resource=producer_group or consumer_group)
+
+
+def end_transaction(producer_group: str, msg_id: str, offset_msg_id: str, queue_offset: int,
+                    transaction_id: Optional[str], state: Union[int, TransactionState]) -> Call:
+    return Call("bc_client_end_transaction", (enc(producer_group), enc(msg_id), enc(offset_msg_id),
+                queue_offset, enc(transaction_id), int(state)), NONE, "end_transaction",
+                offset=queue_offset, resource=producer_group)
+
+
+def mq_json(mqs: Sequence[MessageQueue]) -> bytes:
+    return json.dumps([mq.to_dict() for mq in mqs]).encode()
+
+
+def parse_mqs(text: str) -> List[MessageQueue]:
+    data = json.loads(text) if text else []
+    return [MessageQueue.from_dict(d) for d in data]
+
+
+def text_of(p: Optional[bytes]) -> Optional[str]:
+    return p.decode("utf-8", "replace") if p is not None else None
+
+
+def c_string(p: int) -> str:
+    return ctypes.string_at(p).decode("utf-8", "replace") if p else ""

@@ -21,7 +21,7 @@ def test_connect_disconnect_and_context_manager() -> None:
     c.close()  # twice is harmless
     with pytest.raises(bc.BrokerClosedError):
         c.get_max_offset("TBW102", 0)
-    with bc.create_broker_client(*broker_addr().split(":")[:1], int(broker_addr().split(":")[1])) as c2:
+    with bc.create_broker_client(broker_addr(), 10.0) as c2:
         assert c2.is_connected
 
 
