@@ -75,7 +75,9 @@ enum bc_status
    */
   BC_ERR_FORKED = -10,
   /**
-   * A bug in the library was caught at the C boundary; the object is now unusable.
+   * A bug in the library (a panic) was caught at the C boundary. When it happened in an
+   * operation of a client or manager, that handle is now unusable: every later call on it
+   * returns `BC_ERR_FATAL`; free it (that still works) and create a new one.
    */
   BC_ERR_FATAL = -11,
   /**
@@ -354,6 +356,89 @@ typedef int32_t bc_expression_type;
 #endif // __cplusplus
 
 /**
+ * How a consumer group takes its messages (`bc_heartbeat_add_consumer`).
+ */
+enum bc_consume_type
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * A pull consumer: the application pulls (CONSUME_ACTIVELY).
+   */
+  BC_CONSUME_ACTIVELY = 0,
+  /**
+   * A push consumer: the client pulls for the application and calls it (CONSUME_PASSIVELY).
+   */
+  BC_CONSUME_PASSIVELY = 1,
+  /**
+   * A pop consumer (RocketMQ 5: the broker assigns messages per pop).
+   */
+  BC_CONSUME_POP = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum bc_consume_type bc_consume_type;
+#else
+typedef int32_t bc_consume_type;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * How a consumer group shares a topic's messages (`bc_heartbeat_add_consumer`).
+ */
+enum bc_message_model
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * Each message goes to one member of the group; offsets are kept on the broker.
+   */
+  BC_MESSAGE_MODEL_CLUSTERING = 0,
+  /**
+   * Each message goes to every member; each member keeps its own offsets.
+   */
+  BC_MESSAGE_MODEL_BROADCASTING = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum bc_message_model bc_message_model;
+#else
+typedef int32_t bc_message_model;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * Where a consumer group with no committed offset starts (`bc_heartbeat_add_consumer`).
+ */
+enum bc_consume_from_where
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * After the last message stored (new messages only).
+   */
+  BC_CONSUME_FROM_LAST_OFFSET = 0,
+  /**
+   * From the first message the queue still holds.
+   */
+  BC_CONSUME_FROM_FIRST_OFFSET = 1,
+  /**
+   * From the first message stored at or after the group's consume timestamp.
+   */
+  BC_CONSUME_FROM_TIMESTAMP = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum bc_consume_from_where bc_consume_from_where;
+#else
+typedef int32_t bc_consume_from_where;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * Pulled messages and the pull's outcome. Owned by whoever received it; one
  * `bc_batch_free` releases everything. Immutable: readable from any thread.
  */
@@ -419,6 +504,12 @@ typedef struct bc_error bc_error;
  */
 typedef struct bc_fault_proxy bc_fault_proxy;
 #endif
+
+/**
+ * The data of a heartbeat. Not thread-safe while being built; sends only read (and copy)
+ * it, so a built heartbeat may be sent from several threads and reused. Opaque.
+ */
+typedef struct bc_heartbeat bc_heartbeat;
 
 /**
  * A manager of many brokers. Opaque.
@@ -511,6 +602,16 @@ typedef int32_t (*bc_transaction_check_cb)(void *user_data, const struct bc_tran
  * replaced or its owner freed (after any callback running on it has returned). May be NULL.
  */
 typedef void (*bc_free_cb)(void *user_data);
+
+/**
+ * Told that the members of `consumer_group` changed (a consumer joined, left or timed out;
+ * the broker tells every member, the one that joined too). `consumer_group` is borrowed for
+ * the call. Runs on a library thread, or inside `bc_queue_dispatch` for a client made with a
+ * queue; it must not throw or longjmp, and on a library thread blocking `bc_*` calls return
+ * `BC_ERR_WOULD_DEADLOCK` (start async ones, e.g. `bc_client_get_consumer_list_async`).
+ * Notices are hints: the broker sends them at most once per change and may drop them.
+ */
+typedef void (*bc_notify_cb)(void *user_data, const char *consumer_group);
 
 /**
  * Receives one log event. `level` is 1 error, 2 warn, 3 info, 4 debug, 5 trace. `target` is
@@ -1095,6 +1196,32 @@ bc_status bc_client_heartbeat_async(const struct bc_client *client,
                                     struct bc_error **err_out);
 
 /**
+ * Sends the heartbeat `heartbeat` describes (`bc_heartbeat`: producer groups, consumer
+ * groups with their consume type, message model, start point and subscriptions); it is
+ * copied. The broker answers once it has registered every group.
+ *
+ * Thread-safety: any thread but a library thread. Errors: `BC_ERR_INVALID_ARG` (NULL, a
+ * heartbeat with no group), `BC_ERR_WOULD_BLOCK`, `BC_ERR_CONNECTION`, `BC_ERR_TIMEOUT`,
+ * `BC_ERR_BROKER_*` (e.g. a subscription the broker refuses), `BC_ERR_CLOSED`, `BC_ERR_FATAL`.
+ */
+bc_status bc_client_send_heartbeat(const struct bc_client *client,
+                                   const struct bc_heartbeat *heartbeat,
+                                   struct bc_error **err_out);
+
+/**
+ * Async `bc_client_send_heartbeat`: returns at once; `cb` runs once (the heartbeat is copied
+ * first, so it may be freed at once).
+ *
+ * Thread-safety: any thread. Errors (returned): `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK`,
+ * `BC_ERR_CLOSED`; the others reach `cb`.
+ */
+bc_status bc_client_send_heartbeat_async(const struct bc_client *client,
+                                         const struct bc_heartbeat *heartbeat,
+                                         bc_done_cb cb,
+                                         void *user_data,
+                                         struct bc_error **err_out);
+
+/**
  * Tells the broker this client leaves its producer and/or consumer group.
  */
 bc_status bc_client_unregister(const struct bc_client *client,
@@ -1333,6 +1460,26 @@ bc_status bc_client_set_transaction_check_cb(const struct bc_client *client,
                                              struct bc_error **err_out);
 
 /**
+ * Installs the callback told when a consumer group this client registered (by heartbeat)
+ * gains or loses a member (the broker's NOTIFY_CONSUMER_IDS_CHANGED): time to rebalance. It
+ * runs on a library thread, or for a client made with a `bc_queue` inside `bc_queue_dispatch`
+ * (see `bc_notify_cb`). Replaces any previous callback (a notice queued for that one and not
+ * yet dispatched is dropped); `cb` NULL removes it (`user_data` and `free_user_data` are then
+ * ignored).
+ *
+ * Ownership: the client keeps `user_data` until the callback is replaced or removed, or the
+ * client is freed; then `free_user_data(user_data)` runs once (if not NULL), after any
+ * notice running or queued at that moment is done with it. Thread-safety: any thread.
+ * Errors: `BC_ERR_INVALID_ARG` (client NULL, or a client that does not own its connection),
+ * `BC_ERR_CLOSED` (nothing was installed and `free_user_data` is not called).
+ */
+bc_status bc_client_set_notify_cb(const struct bc_client *client,
+                                  bc_notify_cb cb,
+                                  void *user_data,
+                                  bc_free_cb free_user_data,
+                                  struct bc_error **err_out);
+
+/**
  * Creates an empty configuration (every key at its default).
  *
  * Ownership: the caller owns `*out_config`; free it with `bc_config_free` (any time:
@@ -1511,6 +1658,67 @@ const char *bc_fault_proxy_addr(const struct bc_fault_proxy *proxy);
  */
 void bc_fault_proxy_free(struct bc_fault_proxy *proxy);
 #endif
+
+/**
+ * Creates an empty heartbeat (no groups: add at least one before sending it). The client
+ * fills in its own client id when it sends it.
+ *
+ * Ownership: `*out_heartbeat` is the caller's; free it with `bc_heartbeat_free`.
+ * Thread-safety: any thread. Errors: `BC_ERR_INVALID_ARG` (`out_heartbeat` NULL).
+ */
+bc_status bc_heartbeat_new(struct bc_heartbeat **out_heartbeat, struct bc_error **err_out);
+
+/**
+ * Adds producer group `producer_group` (the broker then knows where to send transaction
+ * checks for it). Adding a group twice keeps one.
+ *
+ * Ownership: the string is copied. Thread-safety: not while the heartbeat is used elsewhere.
+ * Errors: `BC_ERR_INVALID_ARG` (NULL, bad UTF-8, an invalid group name).
+ */
+bc_status bc_heartbeat_add_producer(struct bc_heartbeat *heartbeat,
+                                    const char *producer_group,
+                                    struct bc_error **err_out);
+
+/**
+ * Adds consumer group `consumer_group` with its `consume_type` (a `bc_consume_type`),
+ * `message_model` (a `bc_message_model`) and `consume_from_where` (a
+ * `bc_consume_from_where`), and no subscriptions yet (`bc_heartbeat_add_subscription`).
+ * Adding a group again replaces its modes and keeps its subscriptions.
+ *
+ * Ownership: the string is copied. Thread-safety: not while the heartbeat is used elsewhere.
+ * Errors: `BC_ERR_INVALID_ARG` (NULL, bad UTF-8, an invalid group name, an unknown enum value).
+ */
+bc_status bc_heartbeat_add_consumer(struct bc_heartbeat *heartbeat,
+                                    const char *consumer_group,
+                                    int32_t consume_type,
+                                    int32_t message_model,
+                                    int32_t consume_from_where,
+                                    struct bc_error **err_out);
+
+/**
+ * Subscribes consumer group `consumer_group` (added before with `bc_heartbeat_add_consumer`)
+ * to `topic` with `expression` in `expression_type` (a `bc_expression_type`): TAG `"*"`,
+ * `"a || b"`, or an SQL92 condition (the broker needs `enablePropertyFilter=true`). The
+ * subscription version is the current time in milliseconds, as the Java client sets it. A
+ * second subscription to the same topic replaces the first.
+ *
+ * Ownership: the strings are copied. Thread-safety: not while the heartbeat is used elsewhere.
+ * Errors: `BC_ERR_INVALID_ARG` (NULL, bad UTF-8, an invalid topic, an empty expression, an
+ * unknown type, a group not added yet).
+ */
+bc_status bc_heartbeat_add_subscription(struct bc_heartbeat *heartbeat,
+                                        const char *consumer_group,
+                                        const char *topic,
+                                        const char *expression,
+                                        int32_t expression_type,
+                                        struct bc_error **err_out);
+
+/**
+ * Frees a heartbeat; NULL is ignored. Sends in progress do not need it.
+ *
+ * Thread-safety: once, when no other thread uses it.
+ */
+void bc_heartbeat_free(struct bc_heartbeat *heartbeat);
 
 /**
  * Sets (or, with `cb` NULL, removes) the callback that receives the library's log events at
@@ -1964,6 +2172,31 @@ bc_status bc_manager_heartbeat_async(const struct bc_manager *manager,
                                      bc_done_cb cb,
                                      void *user_data,
                                      struct bc_error **err_out);
+
+/**
+ * Sends the heartbeat `heartbeat` describes (`bc_heartbeat`) to every broker the manager
+ * knows (none known: nothing to do, `BC_OK`); it is copied. When some brokers fail, the
+ * others are still registered and the error is the first failure's (each is also logged).
+ *
+ * Thread-safety: any thread but a library thread. Errors: `BC_ERR_INVALID_ARG` (NULL, a
+ * heartbeat with no group), transport and broker errors, `BC_ERR_CLOSED`, `BC_ERR_FATAL`.
+ */
+bc_status bc_manager_send_heartbeat(const struct bc_manager *manager,
+                                    const struct bc_heartbeat *heartbeat,
+                                    struct bc_error **err_out);
+
+/**
+ * Async `bc_manager_send_heartbeat`: returns at once; `cb` runs once (the heartbeat is
+ * copied first, so it may be freed at once).
+ *
+ * Thread-safety: any thread. Errors (returned): `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK`,
+ * `BC_ERR_CLOSED`; the others reach `cb`.
+ */
+bc_status bc_manager_send_heartbeat_async(const struct bc_manager *manager,
+                                          const struct bc_heartbeat *heartbeat,
+                                          bc_done_cb cb,
+                                          void *user_data,
+                                          struct bc_error **err_out);
 
 /**
  * The health of the broker at `addr` (an address, or a broker name the manager knows):

@@ -6,12 +6,14 @@
  *
  *   Config, Queue, CancelToken, Message       settings, completion queue, cancellation, messages
  *   PullRequest, ExpressionType               a pull in full (SQL92 filters, commit, versions)
+ *   Heartbeat, ConsumeType, MessageModel, …   a heartbeat with data (modes, subscriptions)
  *   Client                                    one broker or name server, every operation
  *                                             (with_timeout: per-call deadlines)
  *   Manager                                   many brokers: pools, health, discovery
  *                                             (client(broker): a Client on its pool)
  *   SendResult, Batch / MessageView           send outcomes (copied), pulled messages (owned)
  *   TransactionCheck, TransactionState        the broker's transaction checks (Client handler)
+ *   NotifyHandler                             group membership notices (Client handler)
  *   set_log_callback / LogEvent               the library's log events
  *   Error, Result<T>                          failures (exceptions) and async outcomes
  *
@@ -52,7 +54,8 @@
  *     dispatch(); inside bc_queue_free (leftovers run while the last owner of a Queue is
  *     destroyed) it terminates, as destructors cannot throw. The persistent callbacks
  *     (transaction-check handler, log callback, queue wakeup) always run on library threads
- *     (or inside the bc_* call that logs): throwing from them terminates.
+ *     (or inside the bc_* call that logs); the notify handler runs on a library thread, or
+ *     inside Queue::dispatch() for a client with a Queue: throwing from any of them terminates.
  *   - Destroying a Client or Manager cancels what is in flight: each callback still runs once,
  *     with BC_ERR_CANCELLED. Call close(timeout_ms) first to let operations finish.
  *
@@ -854,6 +857,73 @@ private:
 };
 
 // ------------------------------------------------------------------------------------------
+// Heartbeats with data (group membership)
+// ------------------------------------------------------------------------------------------
+
+/// How a consumer group takes its messages.
+enum class ConsumeType : int32_t {
+    Actively = BC_CONSUME_ACTIVELY,    ///< a pull consumer
+    Passively = BC_CONSUME_PASSIVELY,  ///< a push consumer
+    Pop = BC_CONSUME_POP,              ///< a pop consumer (RocketMQ 5)
+};
+
+/// How a consumer group shares a topic's messages.
+enum class MessageModel : int32_t {
+    Clustering = BC_MESSAGE_MODEL_CLUSTERING,      ///< each message to one member
+    Broadcasting = BC_MESSAGE_MODEL_BROADCASTING,  ///< each message to every member
+};
+
+/// Where a consumer group with no committed offset starts.
+enum class ConsumeFromWhere : int32_t {
+    LastOffset = BC_CONSUME_FROM_LAST_OFFSET,
+    FirstOffset = BC_CONSUME_FROM_FIRST_OFFSET,
+    Timestamp = BC_CONSUME_FROM_TIMESTAMP,
+};
+
+/// The data of a heartbeat, for Client::send_heartbeat / Manager::send_heartbeat: producer
+/// groups, and consumer groups with their modes and topic subscriptions. Builder calls chain;
+/// a sent heartbeat is copied, so it may be reused or destroyed at once.
+class Heartbeat {
+public:
+    Heartbeat() {
+        bc_heartbeat *h = nullptr;
+        detail::call([&](bc_error **e) { return bc_heartbeat_new(&h, e); });
+        h_.reset(h);
+    }
+    /// Adds a producer group.
+    Heartbeat &producer(std::string_view producer_group) {
+        detail::CStr g(producer_group, "producer_group");
+        detail::call([&](bc_error **e) { return bc_heartbeat_add_producer(h_.get(), g.get(), e); });
+        return *this;
+    }
+    /// Adds (or updates the modes of) a consumer group.
+    Heartbeat &consumer(std::string_view consumer_group, ConsumeType type = ConsumeType::Actively,
+                        MessageModel model = MessageModel::Clustering,
+                        ConsumeFromWhere from = ConsumeFromWhere::FirstOffset) {
+        detail::CStr g(consumer_group, "consumer_group");
+        detail::call([&](bc_error **e) {
+            return bc_heartbeat_add_consumer(h_.get(), g.get(), static_cast<int32_t>(type),
+                                             static_cast<int32_t>(model), static_cast<int32_t>(from), e);
+        });
+        return *this;
+    }
+    /// Subscribes a consumer group added before to `topic` (replacing an earlier subscription
+    /// of that topic).
+    Heartbeat &subscribe(std::string_view consumer_group, std::string_view topic, std::string_view expression = "*",
+                         ExpressionType type = ExpressionType::Tag) {
+        detail::CStr g(consumer_group, "consumer_group"), t(topic, "topic"), x(expression, "expression");
+        detail::call([&](bc_error **e) {
+            return bc_heartbeat_add_subscription(h_.get(), g.get(), t.get(), x.get(), static_cast<int32_t>(type), e);
+        });
+        return *this;
+    }
+    const bc_heartbeat *native() const noexcept { return h_.get(); }
+
+private:
+    detail::Handle<bc_heartbeat, bc_heartbeat_free> h_;
+};
+
+// ------------------------------------------------------------------------------------------
 // Queue locks (ordered consumption)
 // ------------------------------------------------------------------------------------------
 
@@ -954,6 +1024,12 @@ private:
 /// make blocking calls on the library (they throw BC_ERR_WOULD_DEADLOCK) and must not throw
 /// (that terminates).
 using TransactionCheckHandler = std::function<TransactionState(const TransactionCheck &)>;
+
+/// Told that a consumer group this client registered gained or lost a member (the broker's
+/// consumer-ids-changed notice; the view is borrowed for the call). Runs on a library thread,
+/// or inside Queue::dispatch() for a client created with a Queue; it must not throw (that
+/// terminates) and, on a library thread, must not make blocking calls on the library.
+using NotifyHandler = std::function<void(std::string_view consumer_group)>;
 
 // ------------------------------------------------------------------------------------------
 // Logging
@@ -1193,6 +1269,10 @@ inline int32_t tx_trampoline(void *ud, const bc_transaction_check *c) noexcept {
     return static_cast<int32_t>((*static_cast<TransactionCheckHandler *>(ud))(check));
 }
 inline void delete_tx_handler(void *ud) noexcept { delete static_cast<TransactionCheckHandler *>(ud); }
+inline void notify_trampoline(void *ud, const char *group) noexcept {
+    (*static_cast<NotifyHandler *>(ud))(std::string_view(group));
+}
+inline void delete_notify_handler(void *ud) noexcept { delete static_cast<NotifyHandler *>(ud); }
 
 }  // namespace detail
 
@@ -1594,6 +1674,16 @@ public:
             return bc_client_heartbeat_async(h_.get(), p.get(), c.get(), tramp, ud, e);
         });
     }
+    /// Sends a heartbeat with data (groups, modes, subscriptions).
+    void send_heartbeat(const Heartbeat &heartbeat) const {
+        detail::call([&](bc_error **e) { return bc_client_send_heartbeat(h_.get(), heartbeat.native(), e); });
+    }
+    template <CallbackFor<void> F>
+    void send_heartbeat_async(const Heartbeat &heartbeat, F &&cb) const {
+        detail::start_async<detail::DoneKind>(std::forward<F>(cb), [&](auto tramp, void *ud, bc_error **e) {
+            return bc_client_send_heartbeat_async(h_.get(), heartbeat.native(), tramp, ud, e);
+        });
+    }
     /// Leaves a producer group and/or a consumer group (empty: none).
     void unregister(std::string_view producer_group, std::string_view consumer_group) const {
         detail::OptCStr p(producer_group, "producer_group"), c(consumer_group, "consumer_group");
@@ -1731,6 +1821,24 @@ public:
         holder.release();  // the library frees it with delete_tx_handler
     }
     void clear_transaction_check_handler() const { set_transaction_check_handler(nullptr); }
+
+    /// Installs the handler told when a consumer group this client registered changes
+    /// members; replaces any previous one (a notice queued for it and not yet dispatched is
+    /// dropped); an empty function removes it. The library owns the copy and destroys it once
+    /// replaced, removed or the client destroyed. See NotifyHandler for where it runs.
+    void set_notify_handler(NotifyHandler handler) const {
+        if (!handler) {
+            detail::call([&](bc_error **e) { return bc_client_set_notify_cb(h_.get(), nullptr, nullptr, nullptr, e); });
+            return;
+        }
+        auto holder = std::make_unique<NotifyHandler>(std::move(handler));
+        detail::call([&](bc_error **e) {
+            return bc_client_set_notify_cb(h_.get(), &detail::notify_trampoline, holder.get(),
+                                           &detail::delete_notify_handler, e);
+        });
+        holder.release();  // the library frees it with delete_notify_handler
+    }
+    void clear_notify_handler() const { set_notify_handler(nullptr); }
 
     const bc_client *native() const noexcept { return h_.get(); }
 
@@ -2049,6 +2157,16 @@ public:
         detail::OptCStr p(producer_group, "producer_group"), c(consumer_group, "consumer_group");
         detail::start_async<detail::DoneKind>(std::forward<F>(cb), [&](auto tramp, void *ud, bc_error **e) {
             return bc_manager_heartbeat_async(h_.get(), p.get(), c.get(), tramp, ud, e);
+        });
+    }
+    /// Sends a heartbeat with data to every known broker.
+    void send_heartbeat(const Heartbeat &heartbeat) const {
+        detail::call([&](bc_error **e) { return bc_manager_send_heartbeat(h_.get(), heartbeat.native(), e); });
+    }
+    template <CallbackFor<void> F>
+    void send_heartbeat_async(const Heartbeat &heartbeat, F &&cb) const {
+        detail::start_async<detail::DoneKind>(std::forward<F>(cb), [&](auto tramp, void *ud, bc_error **e) {
+            return bc_manager_send_heartbeat_async(h_.get(), heartbeat.native(), tramp, ud, e);
         });
     }
 

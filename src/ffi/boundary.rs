@@ -16,11 +16,7 @@ pub(crate) fn call(
     body: impl FnOnce() -> Result<(), bc_error>,
 ) -> bc_status {
     let outcome = catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|panic| {
-        let what = panic
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "unknown panic".into());
+        let what = super::pending::panic_text(&*panic);
         Err(bc_error::new(
             bc_status::BC_ERR_FATAL,
             &format!("internal error caught at the C boundary: {what}"),

@@ -5,6 +5,8 @@
 //! to the callee. Callbacks must not throw or longjmp.
 
 use std::ffi::{c_char, c_void, CString};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use super::error::bc_error;
 use super::pending::UserData;
@@ -67,6 +69,72 @@ pub type bc_string_cb = Option<
 /// Releases a persistent registration's `user_data`: called once, when the registration is
 /// replaced or its owner freed (after any callback running on it has returned). May be NULL.
 pub type bc_free_cb = Option<extern "C" fn(user_data: *mut c_void)>;
+
+/// A persistent callback (transaction checks, membership notices) and the user data it owns.
+/// Shared by reference count: dropping the last reference runs `free_user_data` once, so a
+/// callback still running (or queued) when it is replaced keeps its data until it is done.
+pub(crate) struct Registration<C> {
+    pub cb: C,
+    pub user_data: UserData,
+    free_user_data: bc_free_cb,
+    /// Cleared when the registration is replaced or removed: what was queued for it before is
+    /// then dropped instead of delivered.
+    active: AtomicBool,
+}
+
+impl<C> Registration<C> {
+    /// A registration for `cb`, or none when `cb` is NULL (removing the installed one; the
+    /// caller's `free_user_data` is then not called).
+    pub fn new(
+        cb: Option<C>,
+        user_data: *mut c_void,
+        free_user_data: bc_free_cb,
+    ) -> Option<Arc<Registration<C>>> {
+        cb.map(|cb| {
+            Arc::new(Registration {
+                cb,
+                user_data: UserData(user_data as usize),
+                free_user_data,
+                active: AtomicBool::new(true),
+            })
+        })
+    }
+
+    pub fn is_active(&self) -> bool {
+        self.active.load(Ordering::Acquire)
+    }
+
+    /// Called when it is replaced or removed.
+    pub fn retire(&self) {
+        self.active.store(false, Ordering::Release);
+    }
+}
+
+impl<C> Drop for Registration<C> {
+    fn drop(&mut self) {
+        if let Some(free) = self.free_user_data {
+            free(self.user_data.ptr());
+        }
+    }
+}
+
+/// Installs `new` in `slot` (retiring the one it replaces) and returns the replaced one, to
+/// be dropped by the caller outside every lock (dropping may run `free_user_data`). `apply`
+/// hands the new registration to the Rust object, under the slot's lock so two concurrent
+/// installs cannot leave the object and the slot disagreeing.
+pub(crate) fn replace<C>(
+    slot: &Mutex<Option<Arc<Registration<C>>>>,
+    new: Option<Arc<Registration<C>>>,
+    apply: impl FnOnce(Option<Arc<Registration<C>>>),
+) -> Option<Arc<Registration<C>>> {
+    let mut slot = slot.lock().unwrap_or_else(|e| e.into_inner());
+    apply(new.clone());
+    let old = std::mem::replace(&mut *slot, new);
+    if let Some(old) = &old {
+        old.retire();
+    }
+    old
+}
 
 /// The callback an async call was given: `BC_ERR_INVALID_ARG` for NULL.
 pub(crate) fn callback<F>(cb: Option<F>) -> Result<F, bc_error> {

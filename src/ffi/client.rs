@@ -19,7 +19,9 @@ use super::boundary::{call, free_object, new_object, object, optional_object, st
 use super::callbacks::{bc_done_cb, bc_free_cb, bc_int64_cb, bc_json_cb, bc_pull_cb, bc_send_cb};
 use super::config::{bc_config, or_default};
 use super::error::bc_error;
+use super::heartbeat::{bc_heartbeat, heartbeat_arg};
 use super::message::bc_message;
+use super::notify::{bc_notify_cb, NotifyRegistration};
 use super::ops::{self, done_blocking, start, value_blocking, Handle};
 use super::pending::Pending;
 use super::pull::{bc_pull_request, request_arg};
@@ -30,6 +32,7 @@ use super::target::Target;
 use super::txcheck::{bc_transaction_check_cb, TransactionCheckRegistration};
 use crate::client::{AsyncBrokerClient, PullRequest};
 use crate::error::BrokerError;
+use crate::protocol::bodies::HeartbeatData;
 use crate::protocol::message::Message;
 use crate::transport::runtime::on_runtime_thread;
 
@@ -40,6 +43,8 @@ pub(crate) struct ClientHandle {
     /// client that does not own its connection (made by `bc_client_with_timeout` or
     /// `bc_manager_client`), which can install none.
     pub tx_check: Option<Mutex<Option<Arc<TransactionCheckRegistration>>>>,
+    /// The membership-notice callback, on the same terms as `tx_check`.
+    pub notify: Option<Mutex<Option<Arc<NotifyRegistration>>>>,
 }
 
 impl ClientHandle {
@@ -48,6 +53,7 @@ impl ClientHandle {
             target,
             pending: Arc::new(Pending::new(queue, limit)),
             tx_check: own.then(|| Mutex::new(None)),
+            notify: own.then(|| Mutex::new(None)),
         }
     }
 
@@ -66,6 +72,9 @@ impl ClientHandle {
         if let (Some(slot), Target::Own(c)) = (&self.tx_check, &self.target) {
             // Releases the transaction-check user data (now, or when a running check returns).
             drop(super::txcheck::install(slot, c, None));
+        }
+        if let (Some(slot), Target::Own(c)) = (&self.notify, &self.target) {
+            drop(super::notify::install(slot, c, None, None));
         }
     }
 }
@@ -183,6 +192,7 @@ pub extern "C" fn bc_client_with_timeout(
             target,
             pending: Arc::new(h.pending.sibling()),
             tx_check: None,
+            notify: None,
         };
         new_client(out_client, handle)
     })
@@ -1165,16 +1175,19 @@ pub extern "C" fn bc_client_create_topic_async(
     )
 }
 
+/// HEART_BEAT with `data`.
+fn heartbeat(data: HeartbeatData) -> impl FnOnce(AsyncBrokerClient) -> DoneFuture {
+    move |c: AsyncBrokerClient| -> DoneFuture { Box::pin(async move { c.heartbeat(&data).await }) }
+}
+
 /// HEART_BEAT registering a producer group, a consumer group or both.
-fn heartbeat(
+fn heartbeat_groups(
     producer_group: *const c_char,
     consumer_group: *const c_char,
 ) -> Result<impl FnOnce(AsyncBrokerClient) -> DoneFuture, bc_error> {
     let (producer, consumer) = groups(producer_group, consumer_group)?;
     let data = heartbeat_data(producer, consumer).map_err(|e| bc_error::from_broker(&e))?;
-    Ok(move |c: AsyncBrokerClient| -> DoneFuture {
-        Box::pin(async move { c.heartbeat(&data).await })
-    })
+    Ok(heartbeat(data))
 }
 
 /// Registers a producer group and/or a consumer group (pull consumer, clustering) with
@@ -1187,7 +1200,7 @@ pub extern "C" fn bc_client_heartbeat(
     err_out: *mut *mut bc_error,
 ) -> bc_status {
     done_blocking(client, err_out, |_| {
-        heartbeat(producer_group, consumer_group)
+        heartbeat_groups(producer_group, consumer_group)
     })
 }
 
@@ -1207,7 +1220,49 @@ pub extern "C" fn bc_client_heartbeat_async(
         user_data,
         std::ptr::null(),
         err_out,
-        |_| heartbeat(producer_group, consumer_group),
+        |_| heartbeat_groups(producer_group, consumer_group),
+        ops::same,
+    )
+}
+
+/// Sends the heartbeat `heartbeat` describes (`bc_heartbeat`: producer groups, consumer
+/// groups with their consume type, message model, start point and subscriptions); it is
+/// copied. The broker answers once it has registered every group.
+///
+/// Thread-safety: any thread but a library thread. Errors: `BC_ERR_INVALID_ARG` (NULL, a
+/// heartbeat with no group), `BC_ERR_WOULD_BLOCK`, `BC_ERR_CONNECTION`, `BC_ERR_TIMEOUT`,
+/// `BC_ERR_BROKER_*` (e.g. a subscription the broker refuses), `BC_ERR_CLOSED`, `BC_ERR_FATAL`.
+#[no_mangle]
+pub extern "C" fn bc_client_send_heartbeat(
+    client: *const bc_client,
+    heartbeat: *const bc_heartbeat,
+    err_out: *mut *mut bc_error,
+) -> bc_status {
+    done_blocking(client, err_out, |_| {
+        heartbeat_arg(heartbeat).map(self::heartbeat)
+    })
+}
+
+/// Async `bc_client_send_heartbeat`: returns at once; `cb` runs once (the heartbeat is copied
+/// first, so it may be freed at once).
+///
+/// Thread-safety: any thread. Errors (returned): `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK`,
+/// `BC_ERR_CLOSED`; the others reach `cb`.
+#[no_mangle]
+pub extern "C" fn bc_client_send_heartbeat_async(
+    client: *const bc_client,
+    heartbeat: *const bc_heartbeat,
+    cb: bc_done_cb,
+    user_data: *mut c_void,
+    err_out: *mut *mut bc_error,
+) -> bc_status {
+    start(
+        client,
+        cb,
+        user_data,
+        std::ptr::null(),
+        err_out,
+        |_| heartbeat_arg(heartbeat).map(self::heartbeat),
         ops::same,
     )
 }
@@ -1723,6 +1778,21 @@ pub extern "C" fn bc_client_unlock_batch_mq_async(
     )
 }
 
+/// One of the callback slots of a client that owns its connection, and that connection;
+/// `BC_ERR_INVALID_ARG` for a client that borrows one (its callbacks belong to the owner).
+fn own_connection<'a, S>(
+    h: &'a ClientHandle,
+    slot: &'a Option<S>,
+) -> Result<(&'a S, &'a AsyncBrokerClient), bc_error> {
+    match (slot, &h.target) {
+        (Some(slot), Target::Own(c)) => Ok((slot, c)),
+        _ => Err(bc_error::invalid_arg(
+            "this client does not own its connection (bc_client_with_timeout, \
+             bc_manager_client): install the callback on the client that does",
+        )),
+    }
+}
+
 /// Installs the callback that answers the broker's transaction checks for half messages this
 /// client's producer groups sent (register the group with `bc_client_heartbeat` so the broker
 /// knows where to ask). Replaces any previous callback; `cb` NULL removes it (`user_data` and
@@ -1743,14 +1813,43 @@ pub extern "C" fn bc_client_set_transaction_check_cb(
 ) -> bc_status {
     call(err_out, || {
         let h = client_arg(client)?;
-        let (Some(slot), Target::Own(c)) = (&h.tx_check, &h.target) else {
-            return Err(bc_error::invalid_arg(
-                "this client does not own its connection (bc_client_with_timeout, \
-                 bc_manager_client): install the callback on the client that does",
-            ));
-        };
+        let (slot, c) = own_connection(h, &h.tx_check)?;
         let registration = TransactionCheckRegistration::new(cb, user_data, free_user_data);
         drop(super::txcheck::install(slot, c, registration));
+        Ok(())
+    })
+}
+
+/// Installs the callback told when a consumer group this client registered (by heartbeat)
+/// gains or loses a member (the broker's NOTIFY_CONSUMER_IDS_CHANGED): time to rebalance. It
+/// runs on a library thread, or for a client made with a `bc_queue` inside `bc_queue_dispatch`
+/// (see `bc_notify_cb`). Replaces any previous callback (a notice queued for that one and not
+/// yet dispatched is dropped); `cb` NULL removes it (`user_data` and `free_user_data` are then
+/// ignored).
+///
+/// Ownership: the client keeps `user_data` until the callback is replaced or removed, or the
+/// client is freed; then `free_user_data(user_data)` runs once (if not NULL), after any
+/// notice running or queued at that moment is done with it. Thread-safety: any thread.
+/// Errors: `BC_ERR_INVALID_ARG` (client NULL, or a client that does not own its connection),
+/// `BC_ERR_CLOSED` (nothing was installed and `free_user_data` is not called).
+#[no_mangle]
+pub extern "C" fn bc_client_set_notify_cb(
+    client: *const bc_client,
+    cb: bc_notify_cb,
+    user_data: *mut c_void,
+    free_user_data: bc_free_cb,
+    err_out: *mut *mut bc_error,
+) -> bc_status {
+    call(err_out, || {
+        let h = client_arg(client)?;
+        let (slot, c) = own_connection(h, &h.notify)?;
+        let registration = NotifyRegistration::new(cb, user_data, free_user_data);
+        drop(super::notify::install(
+            slot,
+            c,
+            h.pending.queue(),
+            registration,
+        ));
         Ok(())
     })
 }

@@ -35,6 +35,12 @@ impl bc_error {
         }
     }
 
+    /// The message, for tests and logs.
+    #[cfg(test)]
+    pub(crate) fn message(&self) -> &str {
+        self.message.to_str().unwrap_or("")
+    }
+
     pub(crate) fn invalid_arg(message: &str) -> bc_error {
         bc_error::new(bc_status::BC_ERR_INVALID_ARG, message)
     }

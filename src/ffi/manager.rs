@@ -22,6 +22,7 @@ use super::client::bc_client;
 use super::config::{bc_config, or_default};
 use super::enums::bc_broker_state;
 use super::error::bc_error;
+use super::heartbeat::{bc_heartbeat, heartbeat_arg};
 use super::message::bc_message;
 use super::ops::{self, done_blocking, start, value_blocking, Handle};
 use super::pending::Pending;
@@ -32,6 +33,7 @@ use super::status::bc_status;
 use crate::client::{PullRequest, PullResult, SendResult};
 use crate::error::BrokerError;
 use crate::manager::{AsyncBrokerManager, BrokerState};
+use crate::protocol::bodies::HeartbeatData;
 use crate::protocol::message::Message;
 use crate::transport::runtime::{block_on, on_runtime_thread};
 
@@ -1024,13 +1026,8 @@ pub extern "C" fn bc_manager_update_consumer_offset_async(
 
 /// HEART_BEAT to every broker the manager knows; the first failure is the error (each is
 /// logged), the others are still registered.
-fn heartbeat_every(
-    producer_group: *const c_char,
-    consumer_group: *const c_char,
-) -> Result<impl FnOnce(AsyncBrokerManager) -> DoneFuture, bc_error> {
-    let (producer, consumer) = groups(producer_group, consumer_group)?;
-    let data = heartbeat_data(producer, consumer).map_err(|e| bc_error::from_broker(&e))?;
-    Ok(move |m: AsyncBrokerManager| -> DoneFuture {
+fn heartbeat_every(data: HeartbeatData) -> impl FnOnce(AsyncBrokerManager) -> DoneFuture {
+    move |m: AsyncBrokerManager| -> DoneFuture {
         Box::pin(async move {
             let mut first = None;
             for (addr, r) in m.heartbeat_all(&data).await {
@@ -1041,7 +1038,17 @@ fn heartbeat_every(
             }
             first.map_or(Ok(()), Err)
         })
-    })
+    }
+}
+
+/// [`heartbeat_every`] registering a producer group, a consumer group or both.
+fn heartbeat_groups(
+    producer_group: *const c_char,
+    consumer_group: *const c_char,
+) -> Result<impl FnOnce(AsyncBrokerManager) -> DoneFuture, bc_error> {
+    let (producer, consumer) = groups(producer_group, consumer_group)?;
+    let data = heartbeat_data(producer, consumer).map_err(|e| bc_error::from_broker(&e))?;
+    Ok(heartbeat_every(data))
 }
 
 /// Registers a producer group and/or a consumer group (pull consumer, clustering) with
@@ -1058,7 +1065,7 @@ pub extern "C" fn bc_manager_heartbeat(
     err_out: *mut *mut bc_error,
 ) -> bc_status {
     done_blocking(manager, err_out, |_| {
-        heartbeat_every(producer_group, consumer_group)
+        heartbeat_groups(producer_group, consumer_group)
     })
 }
 
@@ -1078,7 +1085,48 @@ pub extern "C" fn bc_manager_heartbeat_async(
         user_data,
         std::ptr::null(),
         err_out,
-        |_| heartbeat_every(producer_group, consumer_group),
+        |_| heartbeat_groups(producer_group, consumer_group),
+        ops::same,
+    )
+}
+
+/// Sends the heartbeat `heartbeat` describes (`bc_heartbeat`) to every broker the manager
+/// knows (none known: nothing to do, `BC_OK`); it is copied. When some brokers fail, the
+/// others are still registered and the error is the first failure's (each is also logged).
+///
+/// Thread-safety: any thread but a library thread. Errors: `BC_ERR_INVALID_ARG` (NULL, a
+/// heartbeat with no group), transport and broker errors, `BC_ERR_CLOSED`, `BC_ERR_FATAL`.
+#[no_mangle]
+pub extern "C" fn bc_manager_send_heartbeat(
+    manager: *const bc_manager,
+    heartbeat: *const bc_heartbeat,
+    err_out: *mut *mut bc_error,
+) -> bc_status {
+    done_blocking(manager, err_out, |_| {
+        heartbeat_arg(heartbeat).map(heartbeat_every)
+    })
+}
+
+/// Async `bc_manager_send_heartbeat`: returns at once; `cb` runs once (the heartbeat is
+/// copied first, so it may be freed at once).
+///
+/// Thread-safety: any thread. Errors (returned): `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK`,
+/// `BC_ERR_CLOSED`; the others reach `cb`.
+#[no_mangle]
+pub extern "C" fn bc_manager_send_heartbeat_async(
+    manager: *const bc_manager,
+    heartbeat: *const bc_heartbeat,
+    cb: bc_done_cb,
+    user_data: *mut c_void,
+    err_out: *mut *mut bc_error,
+) -> bc_status {
+    start(
+        manager,
+        cb,
+        user_data,
+        std::ptr::null(),
+        err_out,
+        |_| heartbeat_arg(heartbeat).map(heartbeat_every),
         ops::same,
     )
 }

@@ -21,9 +21,11 @@ pub mod enums;
 pub mod error;
 #[cfg(feature = "fault-proxy")]
 pub mod faultproxy;
+pub mod heartbeat;
 pub mod log;
 pub mod manager;
 pub mod message;
+pub mod notify;
 mod ops;
 mod pending;
 pub mod pull;

@@ -7,13 +7,14 @@
 
 use std::ffi::{c_char, c_void, CString};
 use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
 use super::boundary::call;
 use super::callbacks::{callback, Delivery};
 use super::cancel::{bc_cancel_token, token_arg};
 use super::error::bc_error;
-use super::pending::{Pending, UserData};
+use super::pending::{panic_text, Pending, UserData};
 use super::result::{bc_batch, bc_send_result};
 use super::status::bc_status;
 use super::text::json_text;
@@ -58,8 +59,10 @@ where
 {
     call(err_out, || {
         let (pending, target) = H::open(handle)?;
-        let op = make(&target)?;
-        pending.block(target.run(op))
+        guarded(&pending, || {
+            let op = make(&target)?;
+            pending.block(target.run(op))
+        })
     })
 }
 
@@ -82,14 +85,16 @@ where
 {
     call(err_out, || {
         let (pending, target) = H::open(handle)?;
-        let op = make(&target)?;
-        if out.is_null() {
-            return Err(bc_error::invalid_arg(&format!("`{out_name}` is NULL")));
-        }
-        let v = pending.block(target.run(op))?;
-        // SAFETY: non-NULL and writable per the contract.
-        unsafe { out.write(convert(v)) };
-        Ok(())
+        guarded(&pending, || {
+            let op = make(&target)?;
+            if out.is_null() {
+                return Err(bc_error::invalid_arg(&format!("`{out_name}` is NULL")));
+            }
+            let v = pending.block(target.run(op))?;
+            // SAFETY: non-NULL and writable per the contract.
+            unsafe { out.write(convert(v)) };
+            Ok(())
+        })
     })
 }
 
@@ -116,16 +121,28 @@ where
 {
     call(err_out, || {
         let (pending, target) = H::open(handle)?;
-        let cb = callback(cb)?;
-        let op = make(&target)?;
-        let token = token_arg(cancel)?;
-        let ud = UserData(user_data as usize);
-        pending.start_with_cancel(
-            target.run(op),
-            move |r| cb.deliver(ud, r.map(convert)),
-            token,
-        )
+        guarded(&pending, || {
+            let cb = callback(cb)?;
+            let op = make(&target)?;
+            let token = token_arg(cancel)?;
+            let ud = UserData(user_data as usize);
+            pending.start_with_cancel(
+                target.run(op),
+                move |r| cb.deliver(ud, r.map(convert)),
+                token,
+            )
+        })
     })
+}
+
+/// Runs the part of an export that works on an open handle: a panic there (a library bug)
+/// poisons the handle, so every later call on it is `BC_ERR_FATAL` as that status promises.
+fn guarded<R>(
+    pending: &Pending,
+    body: impl FnOnce() -> Result<R, bc_error>,
+) -> Result<R, bc_error> {
+    catch_unwind(AssertUnwindSafe(body))
+        .unwrap_or_else(|panic| Err(pending.poison(&panic_text(&*panic))))
 }
 
 // Conversions of results into what C sees.

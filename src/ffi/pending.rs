@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
@@ -22,6 +22,12 @@ const OPEN: u8 = 0;
 const CLOSING: u8 = 1;
 const CLOSED: u8 = 2;
 
+/// What a handle says to every call once one of its operations panicked (a library bug):
+/// its state may be half-updated, so it keeps the promise of `BC_ERR_FATAL` that the object
+/// is unusable; only its free function still works.
+const POISONED: &str = "the handle is unusable: an earlier operation on it hit an internal error \
+                        (a library bug, caught at the C boundary); free it and create a new one";
+
 /// A caller's `void *user_data`, carried to the completing thread untouched.
 #[derive(Clone, Copy)]
 pub(crate) struct UserData(pub usize);
@@ -35,6 +41,9 @@ impl UserData {
 /// The life cycle and the in-flight operations of a handle.
 pub(crate) struct Pending {
     state: AtomicU8,
+    /// Set when an operation panicked: every later call is refused with `BC_ERR_FATAL`
+    /// (closing and freeing still work).
+    poisoned: AtomicBool,
     next: AtomicU64,
     /// In-flight operations and their cancel signal (taken when cancelled; the entry stays
     /// until the operation has delivered).
@@ -52,6 +61,7 @@ impl Pending {
     pub fn new(queue: Option<Arc<Queue>>, limit: usize) -> Pending {
         Pending {
             state: AtomicU8::new(OPEN),
+            poisoned: AtomicBool::new(false),
             next: AtomicU64::new(1),
             ops: Mutex::new(HashMap::new()),
             idle: Condvar::new(),
@@ -97,8 +107,11 @@ impl Pending {
         self.ops.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// `BC_ERR_CLOSED` once closing has begun.
+    /// `BC_ERR_CLOSED` once closing has begun; `BC_ERR_FATAL` once poisoned.
     pub fn check_open(&self) -> Result<(), bc_error> {
+        if self.poisoned.load(Ordering::Acquire) {
+            return Err(bc_error::new(bc_status::BC_ERR_FATAL, POISONED));
+        }
         match self.state.load(Ordering::Acquire) {
             OPEN => Ok(()),
             _ => Err(bc_error::new(
@@ -148,10 +161,7 @@ impl Pending {
                 biased;
                 joined = task => match joined {
                     Ok(r) => r.map_err(bc_error::from),
-                    Err(e) if e.is_panic() => Err(bc_error::new(
-                        bc_status::BC_ERR_FATAL,
-                        "internal error: the operation panicked",
-                    )),
+                    Err(e) if e.is_panic() => Err(me.poison(&panic_text(&*e.into_panic()))),
                     Err(_) => Err(bc_error::new(bc_status::BC_ERR_CANCELLED, "operation cancelled")),
                 },
                 reason = cancel => {
@@ -184,18 +194,37 @@ impl Pending {
             return Err(bc_error::from(BrokerError::WouldDeadlock));
         }
         let (id, cancel) = self.admit()?;
-        let outcome = runtime().block_on(async move {
-            tokio::select! {
-                biased;
-                r = op => r.map_err(bc_error::from),
-                reason = cancel => Err(bc_error::new(
-                    reason.unwrap_or(bc_status::BC_ERR_CANCELLED),
-                    "operation cancelled: the handle was closed",
-                )),
-            }
-        });
+        // A panic in `op` must not skip `finish` (close would wait for it forever), and it
+        // poisons the handle.
+        let outcome = catch_unwind(AssertUnwindSafe(|| {
+            runtime().block_on(async move {
+                tokio::select! {
+                    biased;
+                    r = op => r.map_err(bc_error::from),
+                    reason = cancel => Err(bc_error::new(
+                        reason.unwrap_or(bc_status::BC_ERR_CANCELLED),
+                        "operation cancelled: the handle was closed",
+                    )),
+                }
+            })
+        }))
+        .unwrap_or_else(|panic| Err(self.poison(&panic_text(&*panic))));
         self.finish(id);
         outcome
+    }
+
+    /// Marks the handle unusable after a panic in one of its operations (`what`, the panic's
+    /// text); the error for the operation that panicked.
+    pub fn poison(&self, what: &str) -> bc_error {
+        self.poisoned.store(true, Ordering::Release);
+        tracing::error!(
+            panic = what,
+            "internal error in an operation; the handle is now unusable"
+        );
+        bc_error::new(
+            bc_status::BC_ERR_FATAL,
+            &format!("internal error caught at the C boundary: {what}; the handle is now unusable"),
+        )
     }
 
     fn deliver(&self, completion: Box<dyn FnOnce() + Send>) {
@@ -249,5 +278,81 @@ impl Pending {
             }
         }
         self.state.store(CLOSED, Ordering::Release);
+    }
+}
+
+/// The text of a caught panic's payload.
+pub(crate) fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status<T>(r: Result<T, bc_error>) -> bc_status {
+        r.err().map_or(bc_status::BC_OK, |e| e.status)
+    }
+
+    /// A blocking operation that panics is FATAL, is not left in flight (close returns) and
+    /// poisons the handle: every later call is FATAL too.
+    #[test]
+    fn a_panic_in_a_blocking_operation_poisons_the_handle() {
+        let p = Pending::new(None, 8);
+        assert_eq!(
+            status(p.block(async { Ok::<_, BrokerError>(1) })),
+            bc_status::BC_OK
+        );
+        let r = p.block(async {
+            if true {
+                panic!("injected");
+            }
+            Ok::<(), BrokerError>(())
+        });
+        let e = r.expect_err("the panic is an error");
+        assert_eq!(e.status, bc_status::BC_ERR_FATAL);
+        assert!(e.message().contains("injected"), "{}", e.message());
+        assert_eq!(status(p.check_open()), bc_status::BC_ERR_FATAL);
+        assert_eq!(
+            status(p.block(async { Ok::<_, BrokerError>(1) })),
+            bc_status::BC_ERR_FATAL
+        );
+        p.close(Duration::from_secs(60));
+        assert_eq!(p.lock().len(), 0);
+    }
+
+    /// An async operation that panics delivers FATAL exactly once and poisons the handle.
+    #[test]
+    fn a_panic_in_an_async_operation_poisons_the_handle() {
+        let p = Arc::new(Pending::new(None, 8));
+        let (tx, rx) = std::sync::mpsc::channel();
+        p.start_with_cancel(
+            async {
+                if true {
+                    panic!("async injected");
+                }
+                Ok::<(), BrokerError>(())
+            },
+            move |r| tx.send(status(r)).unwrap(),
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            rx.recv_timeout(Duration::from_secs(60)).unwrap(),
+            bc_status::BC_ERR_FATAL
+        );
+        p.close(Duration::from_secs(60));
+        assert!(rx.try_recv().is_err(), "delivered once");
+        let (tx2, _rx2) = std::sync::mpsc::channel::<bc_status>();
+        let refused = p.start_with_cancel(
+            async { Ok::<(), BrokerError>(()) },
+            move |r| tx2.send(status(r)).unwrap(),
+            None,
+        );
+        assert_eq!(status(refused), bc_status::BC_ERR_FATAL);
     }
 }

@@ -35,7 +35,9 @@ pub enum bc_status {
     /// process has none of its library threads. Free it (that returns at once) and create new
     /// objects in the child: they work.
     BC_ERR_FORKED = -10,
-    /// A bug in the library was caught at the C boundary; the object is now unusable.
+    /// A bug in the library (a panic) was caught at the C boundary. When it happened in an
+    /// operation of a client or manager, that handle is now unusable: every later call on it
+    /// returns `BC_ERR_FATAL`; free it (that still works) and create a new one.
     BC_ERR_FATAL = -11,
     /// The caller's buffer is too small; the required size is reported.
     BC_ERR_BUFFER_TOO_SMALL = -12,

@@ -5,8 +5,7 @@ use std::ffi::{c_char, c_void, CString};
 use std::sync::{Arc, Mutex};
 
 use super::boundary::{arg, str_arg};
-use super::callbacks::bc_free_cb;
-use super::pending::UserData;
+use super::callbacks::{replace, Registration};
 use super::text::c_text;
 use crate::client::AsyncBrokerClient;
 
@@ -62,49 +61,23 @@ impl bc_transaction_check {
 pub type bc_transaction_check_cb =
     Option<extern "C" fn(user_data: *mut c_void, check: *const bc_transaction_check) -> i32>;
 
-/// An installed transaction-check callback; dropping the last reference runs its
-/// `free_user_data`.
-pub(crate) struct TransactionCheckRegistration {
-    cb: extern "C" fn(*mut c_void, *const bc_transaction_check) -> i32,
-    user_data: UserData,
-    free_user_data: bc_free_cb,
-}
+/// An installed transaction-check callback.
+pub(crate) type TransactionCheckRegistration =
+    Registration<extern "C" fn(*mut c_void, *const bc_transaction_check) -> i32>;
 
-impl TransactionCheckRegistration {
-    /// A registration for `cb`, or none when `cb` is NULL (removing the installed one).
-    pub(crate) fn new(
-        cb: bc_transaction_check_cb,
-        user_data: *mut c_void,
-        free_user_data: bc_free_cb,
-    ) -> Option<Arc<TransactionCheckRegistration>> {
-        cb.map(|cb| {
-            Arc::new(TransactionCheckRegistration {
-                cb,
-                user_data: UserData(user_data as usize),
-                free_user_data,
-            })
-        })
-    }
-
-    fn decide(&self, check: &crate::client::TransactionCheck) -> crate::client::TransactionState {
-        use crate::client::TransactionState;
-        let view = std::panic::catch_unwind(|| bc_transaction_check::new(check));
-        let Ok(view) = view else {
-            return TransactionState::Unknown;
-        };
-        match (self.cb)(self.user_data.ptr(), &view) {
-            1 => TransactionState::Commit,
-            2 => TransactionState::Rollback,
-            _ => TransactionState::Unknown,
-        }
-    }
-}
-
-impl Drop for TransactionCheckRegistration {
-    fn drop(&mut self) {
-        if let Some(free) = self.free_user_data {
-            free(self.user_data.ptr());
-        }
+fn decide(
+    r: &TransactionCheckRegistration,
+    check: &crate::client::TransactionCheck,
+) -> crate::client::TransactionState {
+    use crate::client::TransactionState;
+    let view = std::panic::catch_unwind(|| bc_transaction_check::new(check));
+    let Ok(view) = view else {
+        return TransactionState::Unknown;
+    };
+    match (r.cb)(r.user_data.ptr(), &view) {
+        1 => TransactionState::Commit,
+        2 => TransactionState::Rollback,
+        _ => TransactionState::Unknown,
     }
 }
 
@@ -115,13 +88,13 @@ pub(crate) fn install(
     client: &AsyncBrokerClient,
     registration: Option<Arc<TransactionCheckRegistration>>,
 ) -> Option<Arc<TransactionCheckRegistration>> {
-    let mut slot = slot.lock().unwrap_or_else(|e| e.into_inner());
-    let handler = registration.clone().map(|r| {
-        Arc::new(move |check: &crate::client::TransactionCheck| r.decide(check))
-            as Arc<crate::client::TransactionCheckHandler>
-    });
-    client.set_transaction_check_handler(handler);
-    std::mem::replace(&mut *slot, registration)
+    replace(slot, registration, |r| {
+        let handler = r.map(|r| {
+            Arc::new(move |check: &crate::client::TransactionCheck| decide(&r, check))
+                as Arc<crate::client::TransactionCheckHandler>
+        });
+        client.set_transaction_check_handler(handler);
+    })
 }
 
 /// The message id (UNIQ_KEY) of the half message, as its send returned in

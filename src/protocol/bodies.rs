@@ -85,6 +85,43 @@ fn default_expression_type() -> String {
     "TAG".into()
 }
 
+impl SubscriptionData {
+    /// A subscription to `topic` as the Java client's `FilterAPI.buildSubscriptionData` makes
+    /// it. TAG: `"*"` (or blank) takes every tag; otherwise the tags of `"a || b"`, trimmed,
+    /// blank ones dropped, with their hash codes (the broker filters its consume queue by
+    /// them). Any other type (SQL92) carries the expression as it is.
+    pub fn new(
+        topic: &str,
+        expression: &str,
+        expression_type: &str,
+        sub_version: i64,
+    ) -> SubscriptionData {
+        let mut sub = SubscriptionData {
+            class_filter_mode: false,
+            topic: topic.to_owned(),
+            sub_string: expression.trim().to_owned(),
+            tags_set: BTreeSet::new(),
+            code_set: BTreeSet::new(),
+            sub_version,
+            expression_type: expression_type.to_owned(),
+        };
+        if expression_type == "TAG" {
+            if sub.sub_string.is_empty() || sub.sub_string == "*" {
+                sub.sub_string = "*".into();
+            } else {
+                for tag in sub.sub_string.split("||").map(str::trim) {
+                    if !tag.is_empty() && sub.tags_set.insert(tag.to_owned()) {
+                        // The hash is Java's String.hashCode, an int.
+                        sub.code_set
+                            .insert(super::properties::tags_hash(tag) as i32);
+                    }
+                }
+            }
+        }
+        sub
+    }
+}
+
 /// A producer group in a heartbeat.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -277,6 +314,27 @@ mod tests {
             Some("127.0.0.1:10911")
         );
         assert!(c.cluster_addr_table["DefaultCluster"].contains("broker-a"));
+    }
+
+    #[test]
+    fn subscriptions_are_built_as_the_java_filter_api_builds_them() {
+        let all = SubscriptionData::new("T", " * ", "TAG", 7);
+        assert_eq!((all.sub_string.as_str(), all.tags_set.len()), ("*", 0));
+        assert_eq!(SubscriptionData::new("T", "", "TAG", 7).sub_string, "*");
+        let two = SubscriptionData::new("T", "TagA || TagB ||  || TagA", "TAG", 7);
+        assert_eq!(
+            two.tags_set.iter().map(String::as_str).collect::<Vec<_>>(),
+            ["TagA", "TagB"]
+        );
+        assert!(two.code_set.contains(&2_598_919), "{:?}", two.code_set);
+        assert_eq!(two.code_set.len(), 2);
+        let sql = SubscriptionData::new("T", "a > 5 || b = 1", "SQL92", 9);
+        assert_eq!(sql.sub_string, "a > 5 || b = 1");
+        assert!(sql.tags_set.is_empty() && sql.code_set.is_empty());
+        assert_eq!(
+            (sql.expression_type.as_str(), sql.sub_version),
+            ("SQL92", 9)
+        );
     }
 
     #[test]

@@ -63,6 +63,7 @@ static struct {
     bc_queue *queue;
     bc_cancel_token *token;
     bc_pull_request *request;
+    bc_heartbeat *heartbeat;
     bc_error *error;
     uint8_t bytes[1];
     char buf[256];
@@ -77,6 +78,7 @@ static struct {
     bc_queue *out_queue;
     bc_cancel_token *out_token;
     bc_pull_request *out_request;
+    bc_heartbeat *out_heartbeat;
     bc_batch *out_batch;
     bc_send_result *out_result;
     char *out_string;
@@ -106,6 +108,7 @@ static int32_t noop_bc_transaction_check_cb(void *u, const bc_transaction_check 
     (void)u, (void)c;
     return 0;
 }
+static void noop_bc_notify_cb(void *u, const char *g) { (void)u, (void)g; }
 static void noop_bc_free_cb(void *u) { (void)u; }
 static void noop_bc_log_cb(void *u, int32_t l, const char *t, const char *m, const char *f) {
     (void)u, (void)l, (void)t, (void)m, (void)f;
@@ -124,6 +127,8 @@ static void fixture_init(void) {
     fx.messages[0] = fx.message;
     ASSERT(bc_cancel_token_new(&fx.token, NULL) == BC_OK);
     ASSERT(bc_pull_request_new("G", "T", 0, 0, &fx.request, NULL) == BC_OK);
+    ASSERT(bc_heartbeat_new(&fx.heartbeat, NULL) == BC_OK);
+    ASSERT(bc_heartbeat_add_producer(fx.heartbeat, "G", NULL) == BC_OK);
     ASSERT(bc_config_set(fx.config, "no.such.key", "1", &fx.error) == BC_ERR_INVALID_ARG);
     fx.bytes[0] = 'x';
     fx.view.struct_size = sizeof fx.view;
@@ -143,6 +148,8 @@ static void fixture_free(void) {
     bc_cancel_token_free(fx.token);
     bc_pull_request_free(fx.request);
     bc_pull_request_free(fx.out_request);
+    bc_heartbeat_free(fx.heartbeat);
+    bc_heartbeat_free(fx.out_heartbeat);
     bc_cancel_token_free(fx.out_token);
     bc_batch_free(fx.out_batch);
     bc_send_result_free(fx.out_result);

@@ -953,6 +953,64 @@ void test_client_groups(const std::string &topic) {
     auto list = await_result<std::string>([&](auto cb) { b.get_consumer_list_async(cg, cb); });
     CHECK(list.ok() && contains(list.value(), id_a));
 
+    // A heartbeat with data: a push consumer group subscribed to one tag, sent by a (blocking)
+    // and b (async). On the real broker: a pull that carries no expression is filtered by the
+    // registered subscription, and a's notify handler hears both arrivals.
+    {
+        struct Notices {
+            std::mutex mu;
+            std::condition_variable cv;
+            std::vector<std::string> groups;
+        };
+        // Shared with the handler by value: a notice may still be running when it is removed.
+        auto seen = std::make_shared<Notices>();
+        a.set_notify_handler([seen](std::string_view g) {
+            std::lock_guard<std::mutex> l(seen->mu);
+            seen->groups.emplace_back(g);
+            seen->cv.notify_all();
+        });
+        const std::string cg2 = unique("cpp_cg_data");
+        bc::Heartbeat data;
+        data.producer(pg)
+            .consumer(cg2, bc::ConsumeType::Passively, bc::MessageModel::Clustering, bc::ConsumeFromWhere::FirstOffset)
+            .subscribe(cg2, topic, "*")
+            .subscribe(cg2, topic, "cpp_keep || cpp_other");  // replaces "*"
+        a.send_heartbeat(data);
+        auto sent_hb = await_result<void>([&](auto cb) { b.send_heartbeat_async(data, cb); });
+        CHECK(sent_hb.ok());
+        EXPECT_ERROR(BC_ERR_INVALID_ARG, bc::Heartbeat().subscribe("nobody", topic));
+        EXPECT_ERROR(BC_ERR_INVALID_ARG, bc::Heartbeat().consumer(cg2, static_cast<bc::ConsumeType>(9)));
+        EXPECT_ERROR(BC_ERR_INVALID_ARG, a.send_heartbeat(bc::Heartbeat()));
+        Json members2 = Json::parse(a.get_consumer_list(cg2));
+        CHECK(members2.arr().size() == 2);
+        if (g_env.real) {
+            {
+                std::unique_lock<std::mutex> l(seen->mu);
+                CHECK_MSG(seen->cv.wait_for(l, 30s, [&] {
+                    return std::count(seen->groups.begin(), seen->groups.end(), cg2) >= 2;
+                }), "a heard its own and b's arrival");
+            }
+            bc::Message keep(topic, "kept"), drop(topic, "dropped");
+            keep.tags("cpp_keep");
+            drop.tags("cpp_drop");
+            bc::SendResult first = a.send(pg, drop, 2);
+            a.send(pg, keep, 2);
+            bc::PullRequest by_heartbeat(cg2, topic, 2, first.queue_offset);
+            by_heartbeat.expression("");  // none: the registered subscription filters
+            std::vector<std::string> bodies;
+            for (int round = 0; round < 50 && bodies.empty(); round++) {
+                for (const bc::MessageView m : a.pull(by_heartbeat)) bodies.emplace_back(m.body());
+                if (bodies.empty()) std::this_thread::sleep_for(20ms);  // consume queue not built yet
+            }
+            CHECK(bodies == std::vector<std::string>{"kept"});
+        } else {
+            skipped("subscription filtering and membership notices");
+        }
+        a.clear_notify_handler();
+        bc::Client quick = a.with_timeout(5000);
+        EXPECT_ERROR(BC_ERR_INVALID_ARG, quick.set_notify_handler([](std::string_view) {}));
+    }
+
     // Send-back of a pulled message, blocking and async.
     bc::SendResult s = a.send(pg, bc::Message(topic, "send me back"), 3);
     std::optional<bc::Batch> got;
@@ -1508,6 +1566,12 @@ void test_manager(const bc::Client &client) {
     m.heartbeat(pg, cg);
     auto hb = await_result<void>([&](auto cb) { m.heartbeat_async("", cg, cb); });
     CHECK(hb.ok());
+    bc::Heartbeat data;
+    data.consumer(cg, bc::ConsumeType::Actively).subscribe(cg, topic, "*").producer(pg);
+    m.send_heartbeat(data);
+    auto hbd = await_result<void>([&](auto cb) { m.send_heartbeat_async(data, cb); });
+    CHECK(hbd.ok());
+    EXPECT_ERROR(BC_ERR_INVALID_ARG, m.send_heartbeat(bc::Heartbeat()));
     m.update_consumer_offset(name, cg, topic, s.queue_id, s.queue_offset + 1);
     CHECK(m.query_consumer_offset(name, cg, topic, s.queue_id) == s.queue_offset + 1);
     auto up = await_result<void>([&](auto cb) { m.update_consumer_offset_async(addr, cg, topic, s.queue_id, s.queue_offset, cb); });
