@@ -726,6 +726,8 @@ void bc_cancel_token_free(struct bc_cancel_token *token);
  * Ownership: `*out_client` is the caller's; free it with `bc_client_free`. The client keeps
  * `queue` alive. Errors: `BC_ERR_INVALID_ARG` (also for an ACL access key without its
  * secret, or a TLS client certificate without its key).
+ *
+ * Thread-safety: any thread.
  */
 bc_status bc_client_new(const char *addr,
                         const struct bc_config *config,
@@ -757,6 +759,9 @@ bc_status bc_client_with_timeout(const struct bc_client *client,
  * been queued). `timeout_ms` 0 or negative: no grace, operations in flight are cancelled at
  * once. Closing twice is harmless. Blocking: from a library thread it returns
  * `BC_ERR_WOULD_DEADLOCK`.
+ *
+ * Thread-safety: any thread but a library thread; concurrent closes are harmless.
+ * Errors: `BC_ERR_INVALID_ARG` (NULL), `BC_ERR_WOULD_DEADLOCK`.
  */
 bc_status bc_client_close(struct bc_client *client, int32_t timeout_ms, struct bc_error **err_out);
 
@@ -766,17 +771,27 @@ bc_status bc_client_close(struct bc_client *client, int32_t timeout_ms, struct b
  * work is handed to a helper thread instead of blocking. The transaction-check callback is
  * removed and its `free_user_data` runs (once a check running now has returned). NULL is
  * ignored.
+ *
+ * Thread-safety: once, as the last use of the client (other threads must be done with it); any
+ * thread, callbacks included.
  */
 void bc_client_free(struct bc_client *client);
 
 /**
  * Connects now (operations also connect on demand). Errors: `BC_ERR_CONNECTION`,
  * `BC_ERR_TIMEOUT`, `BC_ERR_CLOSED`, `BC_ERR_WOULD_DEADLOCK`.
+ *
+ * Thread-safety: any thread but a library thread.
  */
 bc_status bc_client_connect(const struct bc_client *client, struct bc_error **err_out);
 
 /**
  * Async `bc_client_connect`.
+ *
+ * Thread-safety: any thread.
+ * Errors (returned): `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK`, `BC_ERR_CLOSED`,
+ * `BC_ERR_CANCELLED` (a token already cancelled), `BC_ERR_FATAL`; nothing is then called back. The
+ * operation's own errors (as its blocking form lists) reach `cb`.
  */
 bc_status bc_client_connect_async(const struct bc_client *client,
                                   bc_done_cb cb,
@@ -786,11 +801,15 @@ bc_status bc_client_connect_async(const struct bc_client *client,
 /**
  * Closes the current connection (requests on it fail with `BC_ERR_CONNECTION`); the next
  * operation connects again.
+ *
+ * Thread-safety: any thread; never blocks.
  */
 void bc_client_disconnect(const struct bc_client *client);
 
 /**
  * True while the client has a live connection.
+ *
+ * Thread-safety: any thread; never blocks. False for NULL or a closed client.
  */
 bool bc_client_is_connected(const struct bc_client *client);
 
@@ -825,6 +844,11 @@ bc_status bc_client_send(const struct bc_client *client,
 
 /**
  * Async `bc_client_send`: the message is copied before return; `cb` runs once.
+ *
+ * Thread-safety: any thread.
+ * Errors (returned): `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK`, `BC_ERR_CLOSED`,
+ * `BC_ERR_CANCELLED` (a token already cancelled), `BC_ERR_FATAL`; nothing is then called back. The
+ * operation's own errors (as its blocking form lists) reach `cb`.
  */
 bc_status bc_client_send_async(const struct bc_client *client,
                                const char *producer_group,
@@ -855,6 +879,8 @@ bc_status bc_client_send_async_with_cancel(const struct bc_client *client,
 /**
  * Sends `message` without waiting for the broker (no result; nothing tells whether it was
  * stored). Returns once queued for writing. Errors as `bc_client_send`.
+ *
+ * Thread-safety: any thread but a library thread (there it returns `BC_ERR_WOULD_DEADLOCK`).
  */
 bc_status bc_client_send_oneway(const struct bc_client *client,
                                 const char *producer_group,
@@ -864,6 +890,11 @@ bc_status bc_client_send_oneway(const struct bc_client *client,
 
 /**
  * Async `bc_client_send_oneway`: `cb` runs once the message is queued for writing.
+ *
+ * Thread-safety: any thread.
+ * Errors (returned): `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK`, `BC_ERR_CLOSED`,
+ * `BC_ERR_CANCELLED` (a token already cancelled), `BC_ERR_FATAL`; nothing is then called back. The
+ * operation's own errors (as its blocking form lists) reach `cb`.
  */
 bc_status bc_client_send_oneway_async(const struct bc_client *client,
                                       const char *producer_group,
@@ -877,6 +908,9 @@ bc_status bc_client_send_oneway_async(const struct bc_client *client,
  * Sends `count` messages of one topic as one batch to `queue_id`, stored in order.
  * Messages are copied. Errors as `bc_client_send` (an empty or mixed-topic batch is
  * `BC_ERR_INVALID_ARG`).
+ *
+ * Ownership: `*out_result` is the caller's: free it with `bc_send_result_free`.
+ * Thread-safety: any thread but a library thread (there it returns `BC_ERR_WOULD_DEADLOCK`).
  */
 bc_status bc_client_send_batch(const struct bc_client *client,
                                const char *producer_group,
@@ -888,6 +922,11 @@ bc_status bc_client_send_batch(const struct bc_client *client,
 
 /**
  * Async `bc_client_send_batch`.
+ *
+ * Thread-safety: any thread.
+ * Errors (returned): `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK`, `BC_ERR_CLOSED`,
+ * `BC_ERR_CANCELLED` (a token already cancelled), `BC_ERR_FATAL`; nothing is then called back. The
+ * operation's own errors (as its blocking form lists) reach `cb`.
  */
 bc_status bc_client_send_batch_async(const struct bc_client *client,
                                      const char *producer_group,
@@ -900,6 +939,11 @@ bc_status bc_client_send_batch_async(const struct bc_client *client,
 
 /**
  * Sends a batch without waiting for the broker.
+ *
+ * Thread-safety: any thread but a library thread (there it returns `BC_ERR_WOULD_DEADLOCK`).
+ * Errors: `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK`, `BC_ERR_CONNECTION` (the frame could not be
+ * written), `BC_ERR_TIMEOUT`, `BC_ERR_CLOSED`, `BC_ERR_FATAL`; no answer is awaited, so the
+ * broker's refusal is not seen.
  */
 bc_status bc_client_send_batch_oneway(const struct bc_client *client,
                                       const char *producer_group,
@@ -910,6 +954,11 @@ bc_status bc_client_send_batch_oneway(const struct bc_client *client,
 
 /**
  * Async `bc_client_send_batch_oneway`.
+ *
+ * Thread-safety: any thread.
+ * Errors (returned): `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK`, `BC_ERR_CLOSED`,
+ * `BC_ERR_CANCELLED` (a token already cancelled), `BC_ERR_FATAL`; nothing is then called back. The
+ * operation's own errors (as its blocking form lists) reach `cb`.
  */
 bc_status bc_client_send_batch_oneway_async(const struct bc_client *client,
                                             const char *producer_group,
@@ -928,6 +977,9 @@ bc_status bc_client_send_batch_oneway_async(const struct bc_client *client,
  * (free with `bc_batch_free`); its status says FOUND / NO_NEW_MSG / NO_MATCHED_MSG /
  * OFFSET_ILLEGAL. Errors: `BC_ERR_INVALID_ARG`, `BC_ERR_CONNECTION`, `BC_ERR_TIMEOUT`,
  * `BC_ERR_PULL`, `BC_ERR_BROKER_*`, `BC_ERR_CLOSED`.
+ *
+ * Ownership: `*out_batch` is the caller's: free it with `bc_batch_free`.
+ * Thread-safety: any thread but a library thread (there it returns `BC_ERR_WOULD_DEADLOCK`).
  */
 bc_status bc_client_pull(const struct bc_client *client,
                          const char *consumer_group,
@@ -942,6 +994,11 @@ bc_status bc_client_pull(const struct bc_client *client,
 
 /**
  * Async `bc_client_pull`; the callback owns the batch it receives.
+ *
+ * Thread-safety: any thread.
+ * Errors (returned): `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK`, `BC_ERR_CLOSED`,
+ * `BC_ERR_CANCELLED` (a token already cancelled), `BC_ERR_FATAL`; nothing is then called back. The
+ * operation's own errors (as its blocking form lists) reach `cb`.
  */
 bc_status bc_client_pull_async(const struct bc_client *client,
                                const char *consumer_group,
@@ -1013,6 +1070,8 @@ bc_status bc_client_pull_request_async(const struct bc_client *client,
  *
  * Ownership: `out_value` must not be NULL. Errors: transport and broker errors,
  * `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK`, `BC_ERR_CLOSED`.
+ *
+ * Thread-safety: any thread but a library thread (there it returns `BC_ERR_WOULD_DEADLOCK`).
  */
 bc_status bc_client_get_max_offset(const struct bc_client *client,
                                    const char *topic,
@@ -1022,6 +1081,11 @@ bc_status bc_client_get_max_offset(const struct bc_client *client,
 
 /**
  * Async `bc_client_get_max_offset`: returns at once; the value arrives in the callback.
+ *
+ * Thread-safety: any thread.
+ * Errors (returned): `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK`, `BC_ERR_CLOSED`,
+ * `BC_ERR_CANCELLED` (a token already cancelled), `BC_ERR_FATAL`; nothing is then called back. The
+ * operation's own errors (as its blocking form lists) reach `cb`.
  */
 bc_status bc_client_get_max_offset_async(const struct bc_client *client,
                                          const char *topic,
@@ -1032,6 +1096,11 @@ bc_status bc_client_get_max_offset_async(const struct bc_client *client,
 
 /**
  * The smallest offset still stored in a queue.
+ *
+ * Thread-safety: any thread but a library thread (there it returns `BC_ERR_WOULD_DEADLOCK`).
+ * Errors: `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK` (the in-flight window is full),
+ * `BC_ERR_CONNECTION`, `BC_ERR_TIMEOUT`, `BC_ERR_BROKER_*` (the broker's refusal, with its
+ * response code and remark), `BC_ERR_CLOSED`, `BC_ERR_WOULD_DEADLOCK`, `BC_ERR_FATAL`.
  */
 bc_status bc_client_get_min_offset(const struct bc_client *client,
                                    const char *topic,
@@ -1041,6 +1110,11 @@ bc_status bc_client_get_min_offset(const struct bc_client *client,
 
 /**
  * Async `bc_client_get_min_offset`: returns at once; the value arrives in the callback.
+ *
+ * Thread-safety: any thread.
+ * Errors (returned): `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK`, `BC_ERR_CLOSED`,
+ * `BC_ERR_CANCELLED` (a token already cancelled), `BC_ERR_FATAL`; nothing is then called back. The
+ * operation's own errors (as its blocking form lists) reach `cb`.
  */
 bc_status bc_client_get_min_offset_async(const struct bc_client *client,
                                          const char *topic,
@@ -1051,6 +1125,11 @@ bc_status bc_client_get_min_offset_async(const struct bc_client *client,
 
 /**
  * The store time (ms since the epoch) of the oldest message in a queue.
+ *
+ * Thread-safety: any thread but a library thread (there it returns `BC_ERR_WOULD_DEADLOCK`).
+ * Errors: `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK` (the in-flight window is full),
+ * `BC_ERR_CONNECTION`, `BC_ERR_TIMEOUT`, `BC_ERR_BROKER_*` (the broker's refusal, with its
+ * response code and remark), `BC_ERR_CLOSED`, `BC_ERR_WOULD_DEADLOCK`, `BC_ERR_FATAL`.
  */
 bc_status bc_client_get_earliest_msg_store_time(const struct bc_client *client,
                                                 const char *topic,
@@ -1060,6 +1139,11 @@ bc_status bc_client_get_earliest_msg_store_time(const struct bc_client *client,
 
 /**
  * Async `bc_client_get_earliest_msg_store_time`: returns at once; the value arrives in the callback.
+ *
+ * Thread-safety: any thread.
+ * Errors (returned): `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK`, `BC_ERR_CLOSED`,
+ * `BC_ERR_CANCELLED` (a token already cancelled), `BC_ERR_FATAL`; nothing is then called back. The
+ * operation's own errors (as its blocking form lists) reach `cb`.
  */
 bc_status bc_client_get_earliest_msg_store_time_async(const struct bc_client *client,
                                                       const char *topic,
@@ -1071,6 +1155,11 @@ bc_status bc_client_get_earliest_msg_store_time_async(const struct bc_client *cl
 /**
  * The first offset stored at or after `timestamp_ms`; `upper` non-zero picks the last of
  * several messages with the same time.
+ *
+ * Thread-safety: any thread but a library thread (there it returns `BC_ERR_WOULD_DEADLOCK`).
+ * Errors: `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK` (the in-flight window is full),
+ * `BC_ERR_CONNECTION`, `BC_ERR_TIMEOUT`, `BC_ERR_BROKER_*` (the broker's refusal, with its
+ * response code and remark), `BC_ERR_CLOSED`, `BC_ERR_WOULD_DEADLOCK`, `BC_ERR_FATAL`.
  */
 bc_status bc_client_search_offset_by_timestamp(const struct bc_client *client,
                                                const char *topic,
@@ -1082,6 +1171,11 @@ bc_status bc_client_search_offset_by_timestamp(const struct bc_client *client,
 
 /**
  * Async `bc_client_search_offset_by_timestamp`: returns at once; the value arrives in the callback.
+ *
+ * Thread-safety: any thread.
+ * Errors (returned): `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK`, `BC_ERR_CLOSED`,
+ * `BC_ERR_CANCELLED` (a token already cancelled), `BC_ERR_FATAL`; nothing is then called back. The
+ * operation's own errors (as its blocking form lists) reach `cb`.
  */
 bc_status bc_client_search_offset_by_timestamp_async(const struct bc_client *client,
                                                      const char *topic,
@@ -1094,6 +1188,11 @@ bc_status bc_client_search_offset_by_timestamp_async(const struct bc_client *cli
 
 /**
  * The committed offset of `consumer_group` on a queue; `BC_ERR_OFFSET` when none is.
+ *
+ * Thread-safety: any thread but a library thread (there it returns `BC_ERR_WOULD_DEADLOCK`).
+ * Errors: `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK` (the in-flight window is full),
+ * `BC_ERR_CONNECTION`, `BC_ERR_TIMEOUT`, `BC_ERR_BROKER_*` (the broker's refusal, with its
+ * response code and remark), `BC_ERR_CLOSED`, `BC_ERR_WOULD_DEADLOCK`, `BC_ERR_FATAL`.
  */
 bc_status bc_client_query_consumer_offset(const struct bc_client *client,
                                           const char *consumer_group,
@@ -1104,6 +1203,11 @@ bc_status bc_client_query_consumer_offset(const struct bc_client *client,
 
 /**
  * Async `bc_client_query_consumer_offset`: returns at once; the value arrives in the callback.
+ *
+ * Thread-safety: any thread.
+ * Errors (returned): `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK`, `BC_ERR_CLOSED`,
+ * `BC_ERR_CANCELLED` (a token already cancelled), `BC_ERR_FATAL`; nothing is then called back. The
+ * operation's own errors (as its blocking form lists) reach `cb`.
  */
 bc_status bc_client_query_consumer_offset_async(const struct bc_client *client,
                                                 const char *consumer_group,
@@ -1116,6 +1220,11 @@ bc_status bc_client_query_consumer_offset_async(const struct bc_client *client,
 /**
  * Commits `offset` for `consumer_group` on a queue (the broker must know the group:
  * heartbeat or pull first).
+ *
+ * Thread-safety: any thread but a library thread (there it returns `BC_ERR_WOULD_DEADLOCK`).
+ * Errors: `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK` (the in-flight window is full),
+ * `BC_ERR_CONNECTION`, `BC_ERR_TIMEOUT`, `BC_ERR_BROKER_*` (the broker's refusal, with its
+ * response code and remark), `BC_ERR_CLOSED`, `BC_ERR_WOULD_DEADLOCK`, `BC_ERR_FATAL`.
  */
 bc_status bc_client_update_consumer_offset(const struct bc_client *client,
                                            const char *consumer_group,
@@ -1126,6 +1235,11 @@ bc_status bc_client_update_consumer_offset(const struct bc_client *client,
 
 /**
  * Async `bc_client_update_consumer_offset`: returns at once; `cb` runs once.
+ *
+ * Thread-safety: any thread.
+ * Errors (returned): `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK`, `BC_ERR_CLOSED`,
+ * `BC_ERR_CANCELLED` (a token already cancelled), `BC_ERR_FATAL`; nothing is then called back. The
+ * operation's own errors (as its blocking form lists) reach `cb`.
  */
 bc_status bc_client_update_consumer_offset_async(const struct bc_client *client,
                                                  const char *consumer_group,
@@ -1138,6 +1252,11 @@ bc_status bc_client_update_consumer_offset_async(const struct bc_client *client,
 
 /**
  * Commits an offset without waiting for the broker.
+ *
+ * Thread-safety: any thread but a library thread (there it returns `BC_ERR_WOULD_DEADLOCK`).
+ * Errors: `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK`, `BC_ERR_CONNECTION` (the frame could not be
+ * written), `BC_ERR_TIMEOUT`, `BC_ERR_CLOSED`, `BC_ERR_FATAL`; no answer is awaited, so the
+ * broker's refusal is not seen.
  */
 bc_status bc_client_update_consumer_offset_oneway(const struct bc_client *client,
                                                   const char *consumer_group,
@@ -1148,6 +1267,11 @@ bc_status bc_client_update_consumer_offset_oneway(const struct bc_client *client
 
 /**
  * Async `bc_client_update_consumer_offset_oneway`: returns at once; `cb` runs once.
+ *
+ * Thread-safety: any thread.
+ * Errors (returned): `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK`, `BC_ERR_CLOSED`,
+ * `BC_ERR_CANCELLED` (a token already cancelled), `BC_ERR_FATAL`; nothing is then called back. The
+ * operation's own errors (as its blocking form lists) reach `cb`.
  */
 bc_status bc_client_update_consumer_offset_oneway_async(const struct bc_client *client,
                                                         const char *consumer_group,
@@ -1160,6 +1284,11 @@ bc_status bc_client_update_consumer_offset_oneway_async(const struct bc_client *
 
 /**
  * Creates (or updates) `topic` with `queue_nums` read and write queues (admin).
+ *
+ * Thread-safety: any thread but a library thread (there it returns `BC_ERR_WOULD_DEADLOCK`).
+ * Errors: `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK` (the in-flight window is full),
+ * `BC_ERR_CONNECTION`, `BC_ERR_TIMEOUT`, `BC_ERR_BROKER_*` (the broker's refusal, with its
+ * response code and remark), `BC_ERR_CLOSED`, `BC_ERR_WOULD_DEADLOCK`, `BC_ERR_FATAL`.
  */
 bc_status bc_client_create_topic(const struct bc_client *client,
                                  const char *topic,
@@ -1168,6 +1297,11 @@ bc_status bc_client_create_topic(const struct bc_client *client,
 
 /**
  * Async `bc_client_create_topic`: returns at once; `cb` runs once.
+ *
+ * Thread-safety: any thread.
+ * Errors (returned): `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK`, `BC_ERR_CLOSED`,
+ * `BC_ERR_CANCELLED` (a token already cancelled), `BC_ERR_FATAL`; nothing is then called back. The
+ * operation's own errors (as its blocking form lists) reach `cb`.
  */
 bc_status bc_client_create_topic_async(const struct bc_client *client,
                                        const char *topic,
@@ -1179,6 +1313,11 @@ bc_status bc_client_create_topic_async(const struct bc_client *client,
 /**
  * Registers a producer group and/or a consumer group (pull consumer, clustering) with
  * the broker; either may be NULL but not both.
+ *
+ * Thread-safety: any thread but a library thread (there it returns `BC_ERR_WOULD_DEADLOCK`).
+ * Errors: `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK` (the in-flight window is full),
+ * `BC_ERR_CONNECTION`, `BC_ERR_TIMEOUT`, `BC_ERR_BROKER_*` (the broker's refusal, with its
+ * response code and remark), `BC_ERR_CLOSED`, `BC_ERR_WOULD_DEADLOCK`, `BC_ERR_FATAL`.
  */
 bc_status bc_client_heartbeat(const struct bc_client *client,
                               const char *producer_group,
@@ -1187,6 +1326,11 @@ bc_status bc_client_heartbeat(const struct bc_client *client,
 
 /**
  * Async `bc_client_heartbeat`: returns at once; `cb` runs once.
+ *
+ * Thread-safety: any thread.
+ * Errors (returned): `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK`, `BC_ERR_CLOSED`,
+ * `BC_ERR_CANCELLED` (a token already cancelled), `BC_ERR_FATAL`; nothing is then called back. The
+ * operation's own errors (as its blocking form lists) reach `cb`.
  */
 bc_status bc_client_heartbeat_async(const struct bc_client *client,
                                     const char *producer_group,
@@ -1223,6 +1367,11 @@ bc_status bc_client_send_heartbeat_async(const struct bc_client *client,
 
 /**
  * Tells the broker this client leaves its producer and/or consumer group.
+ *
+ * Thread-safety: any thread but a library thread (there it returns `BC_ERR_WOULD_DEADLOCK`).
+ * Errors: `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK` (the in-flight window is full),
+ * `BC_ERR_CONNECTION`, `BC_ERR_TIMEOUT`, `BC_ERR_BROKER_*` (the broker's refusal, with its
+ * response code and remark), `BC_ERR_CLOSED`, `BC_ERR_WOULD_DEADLOCK`, `BC_ERR_FATAL`.
  */
 bc_status bc_client_unregister(const struct bc_client *client,
                                const char *producer_group,
@@ -1231,6 +1380,11 @@ bc_status bc_client_unregister(const struct bc_client *client,
 
 /**
  * Async `bc_client_unregister`: returns at once; `cb` runs once.
+ *
+ * Thread-safety: any thread.
+ * Errors (returned): `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK`, `BC_ERR_CLOSED`,
+ * `BC_ERR_CANCELLED` (a token already cancelled), `BC_ERR_FATAL`; nothing is then called back. The
+ * operation's own errors (as its blocking form lists) reach `cb`.
  */
 bc_status bc_client_unregister_async(const struct bc_client *client,
                                      const char *producer_group,
@@ -1247,6 +1401,8 @@ bc_status bc_client_unregister_async(const struct bc_client *client,
  * alone (it only logs the id). Oneway: completes once written.
  *
  * Errors: `BC_ERR_INVALID_ARG` (NULL ids or group, `state` not 0/1/2), transport errors.
+ *
+ * Thread-safety: any thread but a library thread (there it returns `BC_ERR_WOULD_DEADLOCK`).
  */
 bc_status bc_client_end_transaction(const struct bc_client *client,
                                     const char *producer_group,
@@ -1259,6 +1415,11 @@ bc_status bc_client_end_transaction(const struct bc_client *client,
 
 /**
  * Async `bc_client_end_transaction`: returns at once; `cb` runs once.
+ *
+ * Thread-safety: any thread.
+ * Errors (returned): `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK`, `BC_ERR_CLOSED`,
+ * `BC_ERR_CANCELLED` (a token already cancelled), `BC_ERR_FATAL`; nothing is then called back. The
+ * operation's own errors (as its blocking form lists) reach `cb`.
  */
 bc_status bc_client_end_transaction_async(const struct bc_client *client,
                                           const char *producer_group,
@@ -1276,6 +1437,12 @@ bc_status bc_client_end_transaction_async(const struct bc_client *client,
  * `brokerAddrs`); ask a name server. `BC_ERR_BROKER_RESPONSE` with response code 17 for
  * an unknown topic.
  * `*out_json` is the caller's: free it with `bc_string_free`.
+ *
+ * Ownership: `*out_json` is the caller's: free it with `bc_string_free`.
+ * Thread-safety: any thread but a library thread (there it returns `BC_ERR_WOULD_DEADLOCK`).
+ * Errors: `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK` (the in-flight window is full),
+ * `BC_ERR_CONNECTION`, `BC_ERR_TIMEOUT`, `BC_ERR_BROKER_*` (the broker's refusal, with its
+ * response code and remark), `BC_ERR_CLOSED`, `BC_ERR_WOULD_DEADLOCK`, `BC_ERR_FATAL`.
  */
 bc_status bc_client_get_route_info(const struct bc_client *client,
                                    const char *topic,
@@ -1284,6 +1451,11 @@ bc_status bc_client_get_route_info(const struct bc_client *client,
 
 /**
  * Async `bc_client_get_route_info`: returns at once; the JSON is borrowed for the callback.
+ *
+ * Thread-safety: any thread.
+ * Errors (returned): `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK`, `BC_ERR_CLOSED`,
+ * `BC_ERR_CANCELLED` (a token already cancelled), `BC_ERR_FATAL`; nothing is then called back. The
+ * operation's own errors (as its blocking form lists) reach `cb`.
  */
 bc_status bc_client_get_route_info_async(const struct bc_client *client,
                                          const char *topic,
@@ -1294,6 +1466,12 @@ bc_status bc_client_get_route_info_async(const struct bc_client *client,
 /**
  * Every cluster and broker the name server knows, as JSON (`ClusterInfo`).
  * `*out_json` is the caller's: free it with `bc_string_free`.
+ *
+ * Ownership: `*out_json` is the caller's: free it with `bc_string_free`.
+ * Thread-safety: any thread but a library thread (there it returns `BC_ERR_WOULD_DEADLOCK`).
+ * Errors: `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK` (the in-flight window is full),
+ * `BC_ERR_CONNECTION`, `BC_ERR_TIMEOUT`, `BC_ERR_BROKER_*` (the broker's refusal, with its
+ * response code and remark), `BC_ERR_CLOSED`, `BC_ERR_WOULD_DEADLOCK`, `BC_ERR_FATAL`.
  */
 bc_status bc_client_get_cluster_info(const struct bc_client *client,
                                      char **out_json,
@@ -1301,6 +1479,11 @@ bc_status bc_client_get_cluster_info(const struct bc_client *client,
 
 /**
  * Async `bc_client_get_cluster_info`: returns at once; the JSON is borrowed for the callback.
+ *
+ * Thread-safety: any thread.
+ * Errors (returned): `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK`, `BC_ERR_CLOSED`,
+ * `BC_ERR_CANCELLED` (a token already cancelled), `BC_ERR_FATAL`; nothing is then called back. The
+ * operation's own errors (as its blocking form lists) reach `cb`.
  */
 bc_status bc_client_get_cluster_info_async(const struct bc_client *client,
                                            bc_json_cb cb,
@@ -1310,6 +1493,12 @@ bc_status bc_client_get_cluster_info_async(const struct bc_client *client,
 /**
  * The client ids of a consumer group's live members, as a JSON array of strings.
  * `*out_json` is the caller's: free it with `bc_string_free`.
+ *
+ * Ownership: `*out_json` is the caller's: free it with `bc_string_free`.
+ * Thread-safety: any thread but a library thread (there it returns `BC_ERR_WOULD_DEADLOCK`).
+ * Errors: `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK` (the in-flight window is full),
+ * `BC_ERR_CONNECTION`, `BC_ERR_TIMEOUT`, `BC_ERR_BROKER_*` (the broker's refusal, with its
+ * response code and remark), `BC_ERR_CLOSED`, `BC_ERR_WOULD_DEADLOCK`, `BC_ERR_FATAL`.
  */
 bc_status bc_client_get_consumer_list(const struct bc_client *client,
                                       const char *consumer_group,
@@ -1318,6 +1507,11 @@ bc_status bc_client_get_consumer_list(const struct bc_client *client,
 
 /**
  * Async `bc_client_get_consumer_list`: returns at once; the JSON is borrowed for the callback.
+ *
+ * Thread-safety: any thread.
+ * Errors (returned): `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK`, `BC_ERR_CLOSED`,
+ * `BC_ERR_CANCELLED` (a token already cancelled), `BC_ERR_FATAL`; nothing is then called back. The
+ * operation's own errors (as its blocking form lists) reach `cb`.
  */
 bc_status bc_client_get_consumer_list_async(const struct bc_client *client,
                                             const char *consumer_group,
@@ -1327,6 +1521,8 @@ bc_status bc_client_get_consumer_list_async(const struct bc_client *client,
 
 /**
  * Frees a string this library returned (JSON results); NULL is ignored.
+ *
+ * Thread-safety: once per string, any thread.
  */
 void bc_string_free(char *s);
 
@@ -1403,6 +1599,8 @@ bc_status bc_client_consumer_send_back_async(const struct bc_client *client,
  * `BC_ERR_BROKER_*`, `BC_ERR_CONNECTION`, `BC_ERR_TIMEOUT`, `BC_ERR_CLOSED`,
  * `BC_ERR_WOULD_DEADLOCK`.
  * `*out_json` is the caller's: free it with `bc_string_free`.
+ *
+ * Ownership: `*out_json` is the caller's: free it with `bc_string_free`.
  */
 bc_status bc_client_lock_batch_mq(const struct bc_client *client,
                                   const char *consumer_group,
@@ -1412,6 +1610,11 @@ bc_status bc_client_lock_batch_mq(const struct bc_client *client,
 
 /**
  * Async `bc_client_lock_batch_mq`: returns at once; the JSON is borrowed for the callback.
+ *
+ * Thread-safety: any thread.
+ * Errors (returned): `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK`, `BC_ERR_CLOSED`,
+ * `BC_ERR_CANCELLED` (a token already cancelled), `BC_ERR_FATAL`; nothing is then called back. The
+ * operation's own errors (as its blocking form lists) reach `cb`.
  */
 bc_status bc_client_lock_batch_mq_async(const struct bc_client *client,
                                         const char *consumer_group,
@@ -1433,6 +1636,11 @@ bc_status bc_client_unlock_batch_mq(const struct bc_client *client,
 
 /**
  * Async `bc_client_unlock_batch_mq`: returns at once; `cb` runs once.
+ *
+ * Thread-safety: any thread.
+ * Errors (returned): `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK`, `BC_ERR_CLOSED`,
+ * `BC_ERR_CANCELLED` (a token already cancelled), `BC_ERR_FATAL`; nothing is then called back. The
+ * operation's own errors (as its blocking form lists) reach `cb`.
  */
 bc_status bc_client_unlock_batch_mq_async(const struct bc_client *client,
                                           const char *consumer_group,
@@ -1493,6 +1701,8 @@ bc_status bc_config_new(struct bc_config **out_config, struct bc_error **err_out
  * `BC_ERR_INVALID_ARG` and changes nothing.
  *
  * Thread-safety: not concurrently with other use of the same config.
+ *
+ * Errors: `BC_ERR_INVALID_ARG` (NULL, bad UTF-8, an unknown key, a bad value).
  */
 bc_status bc_config_set(struct bc_config *config,
                         const char *key,
@@ -1545,6 +1755,8 @@ void bc_config_free(struct bc_config *config);
  * The status of `err` (`BC_ERR_INVALID_ARG` for NULL).
  *
  * Thread-safety: any thread; `err` is immutable.
+ *
+ * Errors: none of its own (it reads `err`).
  */
 bc_status bc_error_code(const struct bc_error *err);
 
@@ -2090,6 +2302,11 @@ bc_status bc_manager_query_consumer_offset(const struct bc_manager *manager,
 
 /**
  * Async `bc_manager_query_consumer_offset`: returns at once; the value arrives in the callback.
+ *
+ * Thread-safety: any thread.
+ * Errors (returned): `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK`, `BC_ERR_CLOSED`,
+ * `BC_ERR_CANCELLED` (a token already cancelled), `BC_ERR_FATAL`; nothing is then called back. The
+ * operation's own errors (as its blocking form lists) reach `cb`.
  */
 bc_status bc_manager_query_consumer_offset_async(const struct bc_manager *manager,
                                                  const char *broker,
@@ -2114,6 +2331,11 @@ bc_status bc_manager_get_max_offset(const struct bc_manager *manager,
 
 /**
  * Async `bc_manager_get_max_offset`: returns at once; the value arrives in the callback.
+ *
+ * Thread-safety: any thread.
+ * Errors (returned): `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK`, `BC_ERR_CLOSED`,
+ * `BC_ERR_CANCELLED` (a token already cancelled), `BC_ERR_FATAL`; nothing is then called back. The
+ * operation's own errors (as its blocking form lists) reach `cb`.
  */
 bc_status bc_manager_get_max_offset_async(const struct bc_manager *manager,
                                           const char *broker,
@@ -2139,6 +2361,11 @@ bc_status bc_manager_update_consumer_offset(const struct bc_manager *manager,
 
 /**
  * Async `bc_manager_update_consumer_offset`: returns at once; `cb` runs once.
+ *
+ * Thread-safety: any thread.
+ * Errors (returned): `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK`, `BC_ERR_CLOSED`,
+ * `BC_ERR_CANCELLED` (a token already cancelled), `BC_ERR_FATAL`; nothing is then called back. The
+ * operation's own errors (as its blocking form lists) reach `cb`.
  */
 bc_status bc_manager_update_consumer_offset_async(const struct bc_manager *manager,
                                                   const char *broker,
@@ -2165,6 +2392,11 @@ bc_status bc_manager_heartbeat(const struct bc_manager *manager,
 
 /**
  * Async `bc_manager_heartbeat`: returns at once; `cb` runs once.
+ *
+ * Thread-safety: any thread.
+ * Errors (returned): `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK`, `BC_ERR_CLOSED`,
+ * `BC_ERR_CANCELLED` (a token already cancelled), `BC_ERR_FATAL`; nothing is then called back. The
+ * operation's own errors (as its blocking form lists) reach `cb`.
  */
 bc_status bc_manager_heartbeat_async(const struct bc_manager *manager,
                                      const char *producer_group,
@@ -2225,6 +2457,8 @@ bc_status bc_manager_stats_json(const struct bc_manager *manager,
  * with name-server failover. `*out_json` is the caller's: free it with `bc_string_free`.
  * Errors: `BC_ERR_INVALID_ARG` (no name servers), transport and broker errors, `BC_ERR_CLOSED`.
  * Thread-safety: any thread.
+ *
+ * Ownership: `*out_json` is the caller's: free it with `bc_string_free`.
  */
 bc_status bc_manager_get_cluster_info(const struct bc_manager *manager,
                                       char **out_json,
@@ -2232,6 +2466,11 @@ bc_status bc_manager_get_cluster_info(const struct bc_manager *manager,
 
 /**
  * Async `bc_manager_get_cluster_info`; the JSON is borrowed for the callback.
+ *
+ * Thread-safety: any thread.
+ * Errors (returned): `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK`, `BC_ERR_CLOSED`,
+ * `BC_ERR_CANCELLED` (a token already cancelled), `BC_ERR_FATAL`; nothing is then called back. The
+ * operation's own errors (as its blocking form lists) reach `cb`.
  */
 bc_status bc_manager_get_cluster_info_async(const struct bc_manager *manager,
                                             bc_json_cb cb,
@@ -2243,6 +2482,8 @@ bc_status bc_manager_get_cluster_info_async(const struct bc_manager *manager,
  * servers; its brokers become known to the manager. `*out_json` is the caller's: free it
  * with `bc_string_free`. Errors: as `bc_manager_get_cluster_info`; response code 17 for an
  * unknown topic. Thread-safety: any thread.
+ *
+ * Ownership: `*out_json` is the caller's: free it with `bc_string_free`.
  */
 bc_status bc_manager_get_route_info(const struct bc_manager *manager,
                                     const char *topic,
@@ -2251,6 +2492,11 @@ bc_status bc_manager_get_route_info(const struct bc_manager *manager,
 
 /**
  * Async `bc_manager_get_route_info`; the JSON is borrowed for the callback.
+ *
+ * Thread-safety: any thread.
+ * Errors (returned): `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK`, `BC_ERR_CLOSED`,
+ * `BC_ERR_CANCELLED` (a token already cancelled), `BC_ERR_FATAL`; nothing is then called back. The
+ * operation's own errors (as its blocking form lists) reach `cb`.
  */
 bc_status bc_manager_get_route_info_async(const struct bc_manager *manager,
                                           const char *topic,
@@ -2262,6 +2508,8 @@ bc_status bc_manager_get_route_info_async(const struct bc_manager *manager,
  * The addresses of the brokers the manager knows, as a JSON array of strings (a local
  * query). `*out_json` is the caller's: free it with `bc_string_free`.
  * Errors: `BC_ERR_INVALID_ARG`, `BC_ERR_CLOSED`. Thread-safety: any thread.
+ *
+ * Ownership: `*out_json` is the caller's: free it with `bc_string_free`.
  */
 bc_status bc_manager_brokers(const struct bc_manager *manager,
                              char **out_json,
@@ -2272,6 +2520,8 @@ bc_status bc_manager_brokers(const struct bc_manager *manager,
  *
  * Ownership: `*out_message` is the caller's; free with `bc_message_free`.
  * Errors: `BC_ERR_INVALID_ARG` (NULL, bad UTF-8). Topic and size rules are checked by sends.
+ *
+ * Thread-safety: any thread.
  */
 bc_status bc_message_new(const char *topic,
                          const uint8_t *body,
@@ -2282,6 +2532,9 @@ bc_status bc_message_new(const char *topic,
 /**
  * Sets the message's tag (used for server-side filtering).
  * Errors: `BC_ERR_INVALID_ARG`.
+ *
+ * Thread-safety: not while the message is used elsewhere (a built message may be shared read-
+ * only).
  */
 bc_status bc_message_set_tags(struct bc_message *message,
                               const char *tags,
@@ -2290,6 +2543,9 @@ bc_status bc_message_set_tags(struct bc_message *message,
 /**
  * Sets the message's business keys (space-separated, indexed by the broker).
  * Errors: `BC_ERR_INVALID_ARG`.
+ *
+ * Thread-safety: not while the message is used elsewhere (a built message may be shared read-
+ * only).
  */
 bc_status bc_message_set_keys(struct bc_message *message,
                               const char *keys,
@@ -2315,6 +2571,9 @@ bc_status bc_message_set_property(struct bc_message *message,
 /**
  * Sets the delay level (1..18: 1s 5s 10s 30s 1m 2m … 2h).
  * Errors: `BC_ERR_INVALID_ARG` for a level outside 1..=18.
+ *
+ * Thread-safety: not while the message is used elsewhere (a built message may be shared read-
+ * only).
  */
 bc_status bc_message_set_delay_level(struct bc_message *message,
                                      int32_t level,
@@ -2323,6 +2582,9 @@ bc_status bc_message_set_delay_level(struct bc_message *message,
 /**
  * Sets the user flag stored with the message.
  * Errors: `BC_ERR_INVALID_ARG`.
+ *
+ * Thread-safety: not while the message is used elsewhere (a built message may be shared read-
+ * only).
  */
 bc_status bc_message_set_flag(struct bc_message *message, int32_t flag, struct bc_error **err_out);
 
@@ -2330,6 +2592,9 @@ bc_status bc_message_set_flag(struct bc_message *message, int32_t flag, struct b
  * Marks the message as a transaction half message (committed or rolled back later with
  * `bc_client_end_transaction`, or through the broker's check).
  * Errors: `BC_ERR_INVALID_ARG`.
+ *
+ * Thread-safety: not while the message is used elsewhere (a built message may be shared read-
+ * only).
  */
 bc_status bc_message_set_transactional(struct bc_message *message, struct bc_error **err_out);
 
@@ -2369,6 +2634,8 @@ bc_status bc_message_set_wait_store(struct bc_message *message,
 
 /**
  * Frees a message; NULL is ignored. Sends in progress do not need it.
+ *
+ * Thread-safety: once, when no other thread uses it; sends in progress do not need it.
  */
 void bc_message_free(struct bc_message *message);
 
@@ -2531,66 +2798,93 @@ void bc_queue_free(struct bc_queue *queue);
 
 /**
  * A `bc_send_status` (`BC_SEND_OK` …; all four mean the message was stored); -1 for NULL.
+ *
+ * Thread-safety: any thread; the object is immutable.
  */
 int32_t bc_send_result_status(const struct bc_send_result *r);
 
 /**
  * The client message id (UNIQ_KEY); comma-joined for a batch.
  * Ownership: borrowed until the result is freed (or the callback returns).
+ *
+ * Ownership: returned text and views are borrowed until the object is freed. Thread-safety: any
+ * thread; the object is immutable.
  */
 const char *bc_send_result_msg_id(const struct bc_send_result *r);
 
 /**
  * The broker's offset message id (decodes to store host and commit-log offset).
  * Ownership: borrowed until the result is freed (or the callback returns).
+ *
+ * Ownership: returned text and views are borrowed until the object is freed. Thread-safety: any
+ * thread; the object is immutable.
  */
 const char *bc_send_result_offset_msg_id(const struct bc_send_result *r);
 
 /**
  * The transaction id of a half message (`""` otherwise).
  * Ownership: borrowed until the result is freed (or the callback returns).
+ *
+ * Ownership: returned text and views are borrowed until the object is freed. Thread-safety: any
+ * thread; the object is immutable.
  */
 const char *bc_send_result_transaction_id(const struct bc_send_result *r);
 
 /**
  * The queue the message went to; -1 for NULL.
+ *
+ * Thread-safety: any thread; the object is immutable.
  */
 int32_t bc_send_result_queue_id(const struct bc_send_result *r);
 
 /**
  * The consume-queue offset of the (first) message; -1 for NULL.
+ *
+ * Thread-safety: any thread; the object is immutable.
  */
 int64_t bc_send_result_queue_offset(const struct bc_send_result *r);
 
 /**
  * Frees a result returned by a blocking send; NULL is ignored. Never free the borrowed
  * result a callback receives.
+ *
+ * Thread-safety: once, when no other thread uses it.
  */
 void bc_send_result_free(struct bc_send_result *r);
 
 /**
  * A `bc_pull_status` (`BC_PULL_FOUND`, `_NO_NEW_MSG`, `_NO_MATCHED_MSG`, `_OFFSET_ILLEGAL`);
  * -1 for NULL.
+ *
+ * Thread-safety: any thread; the object is immutable.
  */
 int32_t bc_batch_status(const struct bc_batch *b);
 
 /**
  * Where the next pull of this queue should start; -1 for NULL.
+ *
+ * Thread-safety: any thread; the object is immutable.
  */
 int64_t bc_batch_next_offset(const struct bc_batch *b);
 
 /**
  * The queue's smallest stored offset at pull time; -1 for NULL.
+ *
+ * Thread-safety: any thread; the object is immutable.
  */
 int64_t bc_batch_min_offset(const struct bc_batch *b);
 
 /**
  * The queue's next offset to be written at pull time; -1 for NULL.
+ *
+ * Thread-safety: any thread; the object is immutable.
  */
 int64_t bc_batch_max_offset(const struct bc_batch *b);
 
 /**
  * The number of messages in the batch (0 for NULL).
+ *
+ * Thread-safety: any thread; the object is immutable.
  */
 size_t bc_batch_len(const struct bc_batch *b);
 
@@ -2598,6 +2892,9 @@ size_t bc_batch_len(const struct bc_batch *b);
  * Fills `*view` with message `index`. Pointers stay valid until `bc_batch_free(b)`.
  * Errors: `BC_ERR_INVALID_ARG` (NULL, index out of range, `struct_size` too small for the
  * first fields).
+ *
+ * Ownership: returned text and views are borrowed until the object is freed. Thread-safety: any
+ * thread; the object is immutable.
  */
 bc_status bc_batch_get(const struct bc_batch *b,
                        size_t index,
@@ -2607,6 +2904,9 @@ bc_status bc_batch_get(const struct bc_batch *b,
 /**
  * The value of property `name` of message `index`, or NULL when absent (or on bad
  * arguments). Ownership: borrowed until `bc_batch_free(b)`.
+ *
+ * Ownership: returned text and views are borrowed until the object is freed. Thread-safety: any
+ * thread; the object is immutable.
  */
 const char *bc_batch_property(const struct bc_batch *b, size_t index, const char *name);
 
@@ -2635,6 +2935,8 @@ bc_status bc_batch_property_at(const struct bc_batch *b,
 
 /**
  * Frees a batch and every view into it; NULL is ignored.
+ *
+ * Thread-safety: once, when no other thread uses it.
  */
 void bc_batch_free(struct bc_batch *b);
 

@@ -144,6 +144,8 @@ fn max_body(t: &Target) -> usize {
 /// Ownership: `*out_client` is the caller's; free it with `bc_client_free`. The client keeps
 /// `queue` alive. Errors: `BC_ERR_INVALID_ARG` (also for an ACL access key without its
 /// secret, or a TLS client certificate without its key).
+///
+/// Thread-safety: any thread.
 #[no_mangle]
 pub extern "C" fn bc_client_new(
     addr: *const c_char,
@@ -204,6 +206,9 @@ pub extern "C" fn bc_client_with_timeout(
 /// been queued). `timeout_ms` 0 or negative: no grace, operations in flight are cancelled at
 /// once. Closing twice is harmless. Blocking: from a library thread it returns
 /// `BC_ERR_WOULD_DEADLOCK`.
+///
+/// Thread-safety: any thread but a library thread; concurrent closes are harmless.
+/// Errors: `BC_ERR_INVALID_ARG` (NULL), `BC_ERR_WOULD_DEADLOCK`.
 #[no_mangle]
 pub extern "C" fn bc_client_close(
     client: *mut bc_client,
@@ -226,6 +231,9 @@ pub extern "C" fn bc_client_close(
 /// work is handed to a helper thread instead of blocking. The transaction-check callback is
 /// removed and its `free_user_data` runs (once a check running now has returned). NULL is
 /// ignored.
+///
+/// Thread-safety: once, as the last use of the client (other threads must be done with it); any
+/// thread, callbacks included.
 #[no_mangle]
 pub extern "C" fn bc_client_free(client: *mut bc_client) {
     free_object(client, |boxed| {
@@ -243,6 +251,8 @@ pub extern "C" fn bc_client_free(client: *mut bc_client) {
 
 /// Connects now (operations also connect on demand). Errors: `BC_ERR_CONNECTION`,
 /// `BC_ERR_TIMEOUT`, `BC_ERR_CLOSED`, `BC_ERR_WOULD_DEADLOCK`.
+///
+/// Thread-safety: any thread but a library thread.
 #[no_mangle]
 pub extern "C" fn bc_client_connect(
     client: *const bc_client,
@@ -254,6 +264,11 @@ pub extern "C" fn bc_client_connect(
 }
 
 /// Async `bc_client_connect`.
+///
+/// Thread-safety: any thread.
+/// Errors (returned): `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK`, `BC_ERR_CLOSED`,
+/// `BC_ERR_CANCELLED` (a token already cancelled), `BC_ERR_FATAL`; nothing is then called back. The
+/// operation's own errors (as its blocking form lists) reach `cb`.
 #[no_mangle]
 pub extern "C" fn bc_client_connect_async(
     client: *const bc_client,
@@ -274,6 +289,8 @@ pub extern "C" fn bc_client_connect_async(
 
 /// Closes the current connection (requests on it fail with `BC_ERR_CONNECTION`); the next
 /// operation connects again.
+///
+/// Thread-safety: any thread; never blocks.
 #[no_mangle]
 pub extern "C" fn bc_client_disconnect(client: *const bc_client) {
     super::boundary::call_or((), || {
@@ -284,6 +301,8 @@ pub extern "C" fn bc_client_disconnect(client: *const bc_client) {
 }
 
 /// True while the client has a live connection.
+///
+/// Thread-safety: any thread; never blocks. False for NULL or a closed client.
 #[no_mangle]
 pub extern "C" fn bc_client_is_connected(client: *const bc_client) -> bool {
     super::boundary::call_or(false, || {
@@ -402,6 +421,11 @@ pub extern "C" fn bc_client_send(
 }
 
 /// Async `bc_client_send`: the message is copied before return; `cb` runs once.
+///
+/// Thread-safety: any thread.
+/// Errors (returned): `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK`, `BC_ERR_CLOSED`,
+/// `BC_ERR_CANCELLED` (a token already cancelled), `BC_ERR_FATAL`; nothing is then called back. The
+/// operation's own errors (as its blocking form lists) reach `cb`.
 #[no_mangle]
 pub extern "C" fn bc_client_send_async(
     client: *const bc_client,
@@ -455,6 +479,8 @@ pub extern "C" fn bc_client_send_async_with_cancel(
 
 /// Sends `message` without waiting for the broker (no result; nothing tells whether it was
 /// stored). Returns once queued for writing. Errors as `bc_client_send`.
+///
+/// Thread-safety: any thread but a library thread (there it returns `BC_ERR_WOULD_DEADLOCK`).
 #[no_mangle]
 pub extern "C" fn bc_client_send_oneway(
     client: *const bc_client,
@@ -469,6 +495,11 @@ pub extern "C" fn bc_client_send_oneway(
 }
 
 /// Async `bc_client_send_oneway`: `cb` runs once the message is queued for writing.
+///
+/// Thread-safety: any thread.
+/// Errors (returned): `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK`, `BC_ERR_CLOSED`,
+/// `BC_ERR_CANCELLED` (a token already cancelled), `BC_ERR_FATAL`; nothing is then called back. The
+/// operation's own errors (as its blocking form lists) reach `cb`.
 #[no_mangle]
 pub extern "C" fn bc_client_send_oneway_async(
     client: *const bc_client,
@@ -493,6 +524,9 @@ pub extern "C" fn bc_client_send_oneway_async(
 /// Sends `count` messages of one topic as one batch to `queue_id`, stored in order.
 /// Messages are copied. Errors as `bc_client_send` (an empty or mixed-topic batch is
 /// `BC_ERR_INVALID_ARG`).
+///
+/// Ownership: `*out_result` is the caller's: free it with `bc_send_result_free`.
+/// Thread-safety: any thread but a library thread (there it returns `BC_ERR_WOULD_DEADLOCK`).
 #[no_mangle]
 pub extern "C" fn bc_client_send_batch(
     client: *const bc_client,
@@ -516,6 +550,11 @@ pub extern "C" fn bc_client_send_batch(
 }
 
 /// Async `bc_client_send_batch`.
+///
+/// Thread-safety: any thread.
+/// Errors (returned): `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK`, `BC_ERR_CLOSED`,
+/// `BC_ERR_CANCELLED` (a token already cancelled), `BC_ERR_FATAL`; nothing is then called back. The
+/// operation's own errors (as its blocking form lists) reach `cb`.
 #[no_mangle]
 pub extern "C" fn bc_client_send_batch_async(
     client: *const bc_client,
@@ -541,6 +580,11 @@ pub extern "C" fn bc_client_send_batch_async(
 }
 
 /// Sends a batch without waiting for the broker.
+///
+/// Thread-safety: any thread but a library thread (there it returns `BC_ERR_WOULD_DEADLOCK`).
+/// Errors: `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK`, `BC_ERR_CONNECTION` (the frame could not be
+/// written), `BC_ERR_TIMEOUT`, `BC_ERR_CLOSED`, `BC_ERR_FATAL`; no answer is awaited, so the
+/// broker's refusal is not seen.
 #[no_mangle]
 pub extern "C" fn bc_client_send_batch_oneway(
     client: *const bc_client,
@@ -556,6 +600,11 @@ pub extern "C" fn bc_client_send_batch_oneway(
 }
 
 /// Async `bc_client_send_batch_oneway`.
+///
+/// Thread-safety: any thread.
+/// Errors (returned): `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK`, `BC_ERR_CLOSED`,
+/// `BC_ERR_CANCELLED` (a token already cancelled), `BC_ERR_FATAL`; nothing is then called back. The
+/// operation's own errors (as its blocking form lists) reach `cb`.
 #[no_mangle]
 pub extern "C" fn bc_client_send_batch_oneway_async(
     client: *const bc_client,
@@ -597,6 +646,9 @@ type PullFuture = std::pin::Pin<
 /// (free with `bc_batch_free`); its status says FOUND / NO_NEW_MSG / NO_MATCHED_MSG /
 /// OFFSET_ILLEGAL. Errors: `BC_ERR_INVALID_ARG`, `BC_ERR_CONNECTION`, `BC_ERR_TIMEOUT`,
 /// `BC_ERR_PULL`, `BC_ERR_BROKER_*`, `BC_ERR_CLOSED`.
+///
+/// Ownership: `*out_batch` is the caller's: free it with `bc_batch_free`.
+/// Thread-safety: any thread but a library thread (there it returns `BC_ERR_WOULD_DEADLOCK`).
 #[no_mangle]
 pub extern "C" fn bc_client_pull(
     client: *const bc_client,
@@ -632,6 +684,11 @@ pub extern "C" fn bc_client_pull(
 }
 
 /// Async `bc_client_pull`; the callback owns the batch it receives.
+///
+/// Thread-safety: any thread.
+/// Errors (returned): `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK`, `BC_ERR_CLOSED`,
+/// `BC_ERR_CANCELLED` (a token already cancelled), `BC_ERR_FATAL`; nothing is then called back. The
+/// operation's own errors (as its blocking form lists) reach `cb`.
 #[no_mangle]
 pub extern "C" fn bc_client_pull_async(
     client: *const bc_client,
@@ -769,6 +826,8 @@ pub extern "C" fn bc_client_pull_request_async(
 ///
 /// Ownership: `out_value` must not be NULL. Errors: transport and broker errors,
 /// `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK`, `BC_ERR_CLOSED`.
+///
+/// Thread-safety: any thread but a library thread (there it returns `BC_ERR_WOULD_DEADLOCK`).
 #[no_mangle]
 pub extern "C" fn bc_client_get_max_offset(
     client: *const bc_client,
@@ -791,6 +850,11 @@ pub extern "C" fn bc_client_get_max_offset(
 }
 
 /// Async `bc_client_get_max_offset`: returns at once; the value arrives in the callback.
+///
+/// Thread-safety: any thread.
+/// Errors (returned): `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK`, `BC_ERR_CLOSED`,
+/// `BC_ERR_CANCELLED` (a token already cancelled), `BC_ERR_FATAL`; nothing is then called back. The
+/// operation's own errors (as its blocking form lists) reach `cb`.
 #[no_mangle]
 pub extern "C" fn bc_client_get_max_offset_async(
     client: *const bc_client,
@@ -815,6 +879,11 @@ pub extern "C" fn bc_client_get_max_offset_async(
 }
 
 /// The smallest offset still stored in a queue.
+///
+/// Thread-safety: any thread but a library thread (there it returns `BC_ERR_WOULD_DEADLOCK`).
+/// Errors: `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK` (the in-flight window is full),
+/// `BC_ERR_CONNECTION`, `BC_ERR_TIMEOUT`, `BC_ERR_BROKER_*` (the broker's refusal, with its
+/// response code and remark), `BC_ERR_CLOSED`, `BC_ERR_WOULD_DEADLOCK`, `BC_ERR_FATAL`.
 #[no_mangle]
 pub extern "C" fn bc_client_get_min_offset(
     client: *const bc_client,
@@ -837,6 +906,11 @@ pub extern "C" fn bc_client_get_min_offset(
 }
 
 /// Async `bc_client_get_min_offset`: returns at once; the value arrives in the callback.
+///
+/// Thread-safety: any thread.
+/// Errors (returned): `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK`, `BC_ERR_CLOSED`,
+/// `BC_ERR_CANCELLED` (a token already cancelled), `BC_ERR_FATAL`; nothing is then called back. The
+/// operation's own errors (as its blocking form lists) reach `cb`.
 #[no_mangle]
 pub extern "C" fn bc_client_get_min_offset_async(
     client: *const bc_client,
@@ -875,6 +949,11 @@ type I64Future =
     std::pin::Pin<Box<dyn std::future::Future<Output = Result<i64, BrokerError>> + Send>>;
 
 /// The store time (ms since the epoch) of the oldest message in a queue.
+///
+/// Thread-safety: any thread but a library thread (there it returns `BC_ERR_WOULD_DEADLOCK`).
+/// Errors: `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK` (the in-flight window is full),
+/// `BC_ERR_CONNECTION`, `BC_ERR_TIMEOUT`, `BC_ERR_BROKER_*` (the broker's refusal, with its
+/// response code and remark), `BC_ERR_CLOSED`, `BC_ERR_WOULD_DEADLOCK`, `BC_ERR_FATAL`.
 #[no_mangle]
 pub extern "C" fn bc_client_get_earliest_msg_store_time(
     client: *const bc_client,
@@ -894,6 +973,11 @@ pub extern "C" fn bc_client_get_earliest_msg_store_time(
 }
 
 /// Async `bc_client_get_earliest_msg_store_time`: returns at once; the value arrives in the callback.
+///
+/// Thread-safety: any thread.
+/// Errors (returned): `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK`, `BC_ERR_CLOSED`,
+/// `BC_ERR_CANCELLED` (a token already cancelled), `BC_ERR_FATAL`; nothing is then called back. The
+/// operation's own errors (as its blocking form lists) reach `cb`.
 #[no_mangle]
 pub extern "C" fn bc_client_get_earliest_msg_store_time_async(
     client: *const bc_client,
@@ -933,6 +1017,11 @@ fn search(
 
 /// The first offset stored at or after `timestamp_ms`; `upper` non-zero picks the last of
 /// several messages with the same time.
+///
+/// Thread-safety: any thread but a library thread (there it returns `BC_ERR_WOULD_DEADLOCK`).
+/// Errors: `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK` (the in-flight window is full),
+/// `BC_ERR_CONNECTION`, `BC_ERR_TIMEOUT`, `BC_ERR_BROKER_*` (the broker's refusal, with its
+/// response code and remark), `BC_ERR_CLOSED`, `BC_ERR_WOULD_DEADLOCK`, `BC_ERR_FATAL`.
 #[no_mangle]
 pub extern "C" fn bc_client_search_offset_by_timestamp(
     client: *const bc_client,
@@ -954,6 +1043,11 @@ pub extern "C" fn bc_client_search_offset_by_timestamp(
 }
 
 /// Async `bc_client_search_offset_by_timestamp`: returns at once; the value arrives in the callback.
+///
+/// Thread-safety: any thread.
+/// Errors (returned): `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK`, `BC_ERR_CLOSED`,
+/// `BC_ERR_CANCELLED` (a token already cancelled), `BC_ERR_FATAL`; nothing is then called back. The
+/// operation's own errors (as its blocking form lists) reach `cb`.
 #[no_mangle]
 #[allow(clippy::too_many_arguments)]
 pub extern "C" fn bc_client_search_offset_by_timestamp_async(
@@ -991,6 +1085,11 @@ fn query_offset(
 }
 
 /// The committed offset of `consumer_group` on a queue; `BC_ERR_OFFSET` when none is.
+///
+/// Thread-safety: any thread but a library thread (there it returns `BC_ERR_WOULD_DEADLOCK`).
+/// Errors: `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK` (the in-flight window is full),
+/// `BC_ERR_CONNECTION`, `BC_ERR_TIMEOUT`, `BC_ERR_BROKER_*` (the broker's refusal, with its
+/// response code and remark), `BC_ERR_CLOSED`, `BC_ERR_WOULD_DEADLOCK`, `BC_ERR_FATAL`.
 #[no_mangle]
 pub extern "C" fn bc_client_query_consumer_offset(
     client: *const bc_client,
@@ -1011,6 +1110,11 @@ pub extern "C" fn bc_client_query_consumer_offset(
 }
 
 /// Async `bc_client_query_consumer_offset`: returns at once; the value arrives in the callback.
+///
+/// Thread-safety: any thread.
+/// Errors (returned): `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK`, `BC_ERR_CLOSED`,
+/// `BC_ERR_CANCELLED` (a token already cancelled), `BC_ERR_FATAL`; nothing is then called back. The
+/// operation's own errors (as its blocking form lists) reach `cb`.
 #[no_mangle]
 pub extern "C" fn bc_client_query_consumer_offset_async(
     client: *const bc_client,
@@ -1060,6 +1164,11 @@ fn commit_offset(
 
 /// Commits `offset` for `consumer_group` on a queue (the broker must know the group:
 /// heartbeat or pull first).
+///
+/// Thread-safety: any thread but a library thread (there it returns `BC_ERR_WOULD_DEADLOCK`).
+/// Errors: `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK` (the in-flight window is full),
+/// `BC_ERR_CONNECTION`, `BC_ERR_TIMEOUT`, `BC_ERR_BROKER_*` (the broker's refusal, with its
+/// response code and remark), `BC_ERR_CLOSED`, `BC_ERR_WOULD_DEADLOCK`, `BC_ERR_FATAL`.
 #[no_mangle]
 pub extern "C" fn bc_client_update_consumer_offset(
     client: *const bc_client,
@@ -1075,6 +1184,11 @@ pub extern "C" fn bc_client_update_consumer_offset(
 }
 
 /// Async `bc_client_update_consumer_offset`: returns at once; `cb` runs once.
+///
+/// Thread-safety: any thread.
+/// Errors (returned): `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK`, `BC_ERR_CLOSED`,
+/// `BC_ERR_CANCELLED` (a token already cancelled), `BC_ERR_FATAL`; nothing is then called back. The
+/// operation's own errors (as its blocking form lists) reach `cb`.
 #[no_mangle]
 #[allow(clippy::too_many_arguments)]
 pub extern "C" fn bc_client_update_consumer_offset_async(
@@ -1099,6 +1213,11 @@ pub extern "C" fn bc_client_update_consumer_offset_async(
 }
 
 /// Commits an offset without waiting for the broker.
+///
+/// Thread-safety: any thread but a library thread (there it returns `BC_ERR_WOULD_DEADLOCK`).
+/// Errors: `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK`, `BC_ERR_CONNECTION` (the frame could not be
+/// written), `BC_ERR_TIMEOUT`, `BC_ERR_CLOSED`, `BC_ERR_FATAL`; no answer is awaited, so the
+/// broker's refusal is not seen.
 #[no_mangle]
 pub extern "C" fn bc_client_update_consumer_offset_oneway(
     client: *const bc_client,
@@ -1114,6 +1233,11 @@ pub extern "C" fn bc_client_update_consumer_offset_oneway(
 }
 
 /// Async `bc_client_update_consumer_offset_oneway`: returns at once; `cb` runs once.
+///
+/// Thread-safety: any thread.
+/// Errors (returned): `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK`, `BC_ERR_CLOSED`,
+/// `BC_ERR_CANCELLED` (a token already cancelled), `BC_ERR_FATAL`; nothing is then called back. The
+/// operation's own errors (as its blocking form lists) reach `cb`.
 #[no_mangle]
 #[allow(clippy::too_many_arguments)]
 pub extern "C" fn bc_client_update_consumer_offset_oneway_async(
@@ -1138,6 +1262,11 @@ pub extern "C" fn bc_client_update_consumer_offset_oneway_async(
 }
 
 /// Creates (or updates) `topic` with `queue_nums` read and write queues (admin).
+///
+/// Thread-safety: any thread but a library thread (there it returns `BC_ERR_WOULD_DEADLOCK`).
+/// Errors: `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK` (the in-flight window is full),
+/// `BC_ERR_CONNECTION`, `BC_ERR_TIMEOUT`, `BC_ERR_BROKER_*` (the broker's refusal, with its
+/// response code and remark), `BC_ERR_CLOSED`, `BC_ERR_WOULD_DEADLOCK`, `BC_ERR_FATAL`.
 #[no_mangle]
 pub extern "C" fn bc_client_create_topic(
     client: *const bc_client,
@@ -1152,6 +1281,11 @@ pub extern "C" fn bc_client_create_topic(
 }
 
 /// Async `bc_client_create_topic`: returns at once; `cb` runs once.
+///
+/// Thread-safety: any thread.
+/// Errors (returned): `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK`, `BC_ERR_CLOSED`,
+/// `BC_ERR_CANCELLED` (a token already cancelled), `BC_ERR_FATAL`; nothing is then called back. The
+/// operation's own errors (as its blocking form lists) reach `cb`.
 #[no_mangle]
 pub extern "C" fn bc_client_create_topic_async(
     client: *const bc_client,
@@ -1192,6 +1326,11 @@ fn heartbeat_groups(
 
 /// Registers a producer group and/or a consumer group (pull consumer, clustering) with
 /// the broker; either may be NULL but not both.
+///
+/// Thread-safety: any thread but a library thread (there it returns `BC_ERR_WOULD_DEADLOCK`).
+/// Errors: `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK` (the in-flight window is full),
+/// `BC_ERR_CONNECTION`, `BC_ERR_TIMEOUT`, `BC_ERR_BROKER_*` (the broker's refusal, with its
+/// response code and remark), `BC_ERR_CLOSED`, `BC_ERR_WOULD_DEADLOCK`, `BC_ERR_FATAL`.
 #[no_mangle]
 pub extern "C" fn bc_client_heartbeat(
     client: *const bc_client,
@@ -1205,6 +1344,11 @@ pub extern "C" fn bc_client_heartbeat(
 }
 
 /// Async `bc_client_heartbeat`: returns at once; `cb` runs once.
+///
+/// Thread-safety: any thread.
+/// Errors (returned): `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK`, `BC_ERR_CLOSED`,
+/// `BC_ERR_CANCELLED` (a token already cancelled), `BC_ERR_FATAL`; nothing is then called back. The
+/// operation's own errors (as its blocking form lists) reach `cb`.
 #[no_mangle]
 pub extern "C" fn bc_client_heartbeat_async(
     client: *const bc_client,
@@ -1282,6 +1426,11 @@ fn unregister(
 }
 
 /// Tells the broker this client leaves its producer and/or consumer group.
+///
+/// Thread-safety: any thread but a library thread (there it returns `BC_ERR_WOULD_DEADLOCK`).
+/// Errors: `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK` (the in-flight window is full),
+/// `BC_ERR_CONNECTION`, `BC_ERR_TIMEOUT`, `BC_ERR_BROKER_*` (the broker's refusal, with its
+/// response code and remark), `BC_ERR_CLOSED`, `BC_ERR_WOULD_DEADLOCK`, `BC_ERR_FATAL`.
 #[no_mangle]
 pub extern "C" fn bc_client_unregister(
     client: *const bc_client,
@@ -1295,6 +1444,11 @@ pub extern "C" fn bc_client_unregister(
 }
 
 /// Async `bc_client_unregister`: returns at once; `cb` runs once.
+///
+/// Thread-safety: any thread.
+/// Errors (returned): `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK`, `BC_ERR_CLOSED`,
+/// `BC_ERR_CANCELLED` (a token already cancelled), `BC_ERR_FATAL`; nothing is then called back. The
+/// operation's own errors (as its blocking form lists) reach `cb`.
 #[no_mangle]
 pub extern "C" fn bc_client_unregister_async(
     client: *const bc_client,
@@ -1349,6 +1503,8 @@ fn end_transaction(
 /// alone (it only logs the id). Oneway: completes once written.
 ///
 /// Errors: `BC_ERR_INVALID_ARG` (NULL ids or group, `state` not 0/1/2), transport errors.
+///
+/// Thread-safety: any thread but a library thread (there it returns `BC_ERR_WOULD_DEADLOCK`).
 #[no_mangle]
 #[allow(clippy::too_many_arguments)]
 pub extern "C" fn bc_client_end_transaction(
@@ -1374,6 +1530,11 @@ pub extern "C" fn bc_client_end_transaction(
 }
 
 /// Async `bc_client_end_transaction`: returns at once; `cb` runs once.
+///
+/// Thread-safety: any thread.
+/// Errors (returned): `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK`, `BC_ERR_CLOSED`,
+/// `BC_ERR_CANCELLED` (a token already cancelled), `BC_ERR_FATAL`; nothing is then called back. The
+/// operation's own errors (as its blocking form lists) reach `cb`.
 #[no_mangle]
 #[allow(clippy::too_many_arguments)]
 pub extern "C" fn bc_client_end_transaction_async(
@@ -1412,6 +1573,12 @@ pub extern "C" fn bc_client_end_transaction_async(
 /// `brokerAddrs`); ask a name server. `BC_ERR_BROKER_RESPONSE` with response code 17 for
 /// an unknown topic.
 /// `*out_json` is the caller's: free it with `bc_string_free`.
+///
+/// Ownership: `*out_json` is the caller's: free it with `bc_string_free`.
+/// Thread-safety: any thread but a library thread (there it returns `BC_ERR_WOULD_DEADLOCK`).
+/// Errors: `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK` (the in-flight window is full),
+/// `BC_ERR_CONNECTION`, `BC_ERR_TIMEOUT`, `BC_ERR_BROKER_*` (the broker's refusal, with its
+/// response code and remark), `BC_ERR_CLOSED`, `BC_ERR_WOULD_DEADLOCK`, `BC_ERR_FATAL`.
 #[no_mangle]
 pub extern "C" fn bc_client_get_route_info(
     client: *const bc_client,
@@ -1433,6 +1600,11 @@ pub extern "C" fn bc_client_get_route_info(
 }
 
 /// Async `bc_client_get_route_info`: returns at once; the JSON is borrowed for the callback.
+///
+/// Thread-safety: any thread.
+/// Errors (returned): `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK`, `BC_ERR_CLOSED`,
+/// `BC_ERR_CANCELLED` (a token already cancelled), `BC_ERR_FATAL`; nothing is then called back. The
+/// operation's own errors (as its blocking form lists) reach `cb`.
 #[no_mangle]
 pub extern "C" fn bc_client_get_route_info_async(
     client: *const bc_client,
@@ -1457,6 +1629,12 @@ pub extern "C" fn bc_client_get_route_info_async(
 
 /// Every cluster and broker the name server knows, as JSON (`ClusterInfo`).
 /// `*out_json` is the caller's: free it with `bc_string_free`.
+///
+/// Ownership: `*out_json` is the caller's: free it with `bc_string_free`.
+/// Thread-safety: any thread but a library thread (there it returns `BC_ERR_WOULD_DEADLOCK`).
+/// Errors: `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK` (the in-flight window is full),
+/// `BC_ERR_CONNECTION`, `BC_ERR_TIMEOUT`, `BC_ERR_BROKER_*` (the broker's refusal, with its
+/// response code and remark), `BC_ERR_CLOSED`, `BC_ERR_WOULD_DEADLOCK`, `BC_ERR_FATAL`.
 #[no_mangle]
 pub extern "C" fn bc_client_get_cluster_info(
     client: *const bc_client,
@@ -1474,6 +1652,11 @@ pub extern "C" fn bc_client_get_cluster_info(
 }
 
 /// Async `bc_client_get_cluster_info`: returns at once; the JSON is borrowed for the callback.
+///
+/// Thread-safety: any thread.
+/// Errors (returned): `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK`, `BC_ERR_CLOSED`,
+/// `BC_ERR_CANCELLED` (a token already cancelled), `BC_ERR_FATAL`; nothing is then called back. The
+/// operation's own errors (as its blocking form lists) reach `cb`.
 #[no_mangle]
 pub extern "C" fn bc_client_get_cluster_info_async(
     client: *const bc_client,
@@ -1494,6 +1677,12 @@ pub extern "C" fn bc_client_get_cluster_info_async(
 
 /// The client ids of a consumer group's live members, as a JSON array of strings.
 /// `*out_json` is the caller's: free it with `bc_string_free`.
+///
+/// Ownership: `*out_json` is the caller's: free it with `bc_string_free`.
+/// Thread-safety: any thread but a library thread (there it returns `BC_ERR_WOULD_DEADLOCK`).
+/// Errors: `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK` (the in-flight window is full),
+/// `BC_ERR_CONNECTION`, `BC_ERR_TIMEOUT`, `BC_ERR_BROKER_*` (the broker's refusal, with its
+/// response code and remark), `BC_ERR_CLOSED`, `BC_ERR_WOULD_DEADLOCK`, `BC_ERR_FATAL`.
 #[no_mangle]
 pub extern "C" fn bc_client_get_consumer_list(
     client: *const bc_client,
@@ -1515,6 +1704,11 @@ pub extern "C" fn bc_client_get_consumer_list(
 }
 
 /// Async `bc_client_get_consumer_list`: returns at once; the JSON is borrowed for the callback.
+///
+/// Thread-safety: any thread.
+/// Errors (returned): `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK`, `BC_ERR_CLOSED`,
+/// `BC_ERR_CANCELLED` (a token already cancelled), `BC_ERR_FATAL`; nothing is then called back. The
+/// operation's own errors (as its blocking form lists) reach `cb`.
 #[no_mangle]
 pub extern "C" fn bc_client_get_consumer_list_async(
     client: *const bc_client,
@@ -1538,6 +1732,8 @@ pub extern "C" fn bc_client_get_consumer_list_async(
 }
 
 /// Frees a string this library returned (JSON results); NULL is ignored.
+///
+/// Thread-safety: once per string, any thread.
 #[no_mangle]
 pub extern "C" fn bc_string_free(s: *mut c_char) {
     if !s.is_null() {
@@ -1692,6 +1888,8 @@ pub extern "C" fn bc_client_consumer_send_back_async(
 /// `BC_ERR_BROKER_*`, `BC_ERR_CONNECTION`, `BC_ERR_TIMEOUT`, `BC_ERR_CLOSED`,
 /// `BC_ERR_WOULD_DEADLOCK`.
 /// `*out_json` is the caller's: free it with `bc_string_free`.
+///
+/// Ownership: `*out_json` is the caller's: free it with `bc_string_free`.
 #[no_mangle]
 pub extern "C" fn bc_client_lock_batch_mq(
     client: *const bc_client,
@@ -1714,6 +1912,11 @@ pub extern "C" fn bc_client_lock_batch_mq(
 }
 
 /// Async `bc_client_lock_batch_mq`: returns at once; the JSON is borrowed for the callback.
+///
+/// Thread-safety: any thread.
+/// Errors (returned): `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK`, `BC_ERR_CLOSED`,
+/// `BC_ERR_CANCELLED` (a token already cancelled), `BC_ERR_FATAL`; nothing is then called back. The
+/// operation's own errors (as its blocking form lists) reach `cb`.
 #[no_mangle]
 pub extern "C" fn bc_client_lock_batch_mq_async(
     client: *const bc_client,
@@ -1755,6 +1958,11 @@ pub extern "C" fn bc_client_unlock_batch_mq(
 }
 
 /// Async `bc_client_unlock_batch_mq`: returns at once; `cb` runs once.
+///
+/// Thread-safety: any thread.
+/// Errors (returned): `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK`, `BC_ERR_CLOSED`,
+/// `BC_ERR_CANCELLED` (a token already cancelled), `BC_ERR_FATAL`; nothing is then called back. The
+/// operation's own errors (as its blocking form lists) reach `cb`.
 #[no_mangle]
 pub extern "C" fn bc_client_unlock_batch_mq_async(
     client: *const bc_client,

@@ -305,6 +305,8 @@ pub extern "C" fn bc_config_new(
 /// `BC_ERR_INVALID_ARG` and changes nothing.
 ///
 /// Thread-safety: not concurrently with other use of the same config.
+///
+/// Errors: `BC_ERR_INVALID_ARG` (NULL, bad UTF-8, an unknown key, a bad value).
 #[no_mangle]
 pub extern "C" fn bc_config_set(
     config: *mut bc_config,

@@ -94,6 +94,8 @@ fn with<T>(err: *const bc_error, default: T, f: impl FnOnce(&bc_error) -> T) -> 
 /// The status of `err` (`BC_ERR_INVALID_ARG` for NULL).
 ///
 /// Thread-safety: any thread; `err` is immutable.
+///
+/// Errors: none of its own (it reads `err`).
 #[no_mangle]
 pub extern "C" fn bc_error_code(err: *const bc_error) -> bc_status {
     with(err, bc_status::BC_ERR_INVALID_ARG, |e| e.status)

@@ -880,6 +880,11 @@ pub extern "C" fn bc_manager_query_consumer_offset(
 }
 
 /// Async `bc_manager_query_consumer_offset`: returns at once; the value arrives in the callback.
+///
+/// Thread-safety: any thread.
+/// Errors (returned): `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK`, `BC_ERR_CLOSED`,
+/// `BC_ERR_CANCELLED` (a token already cancelled), `BC_ERR_FATAL`; nothing is then called back. The
+/// operation's own errors (as its blocking form lists) reach `cb`.
 #[no_mangle]
 #[allow(clippy::too_many_arguments)]
 pub extern "C" fn bc_manager_query_consumer_offset_async(
@@ -938,6 +943,11 @@ pub extern "C" fn bc_manager_get_max_offset(
 }
 
 /// Async `bc_manager_get_max_offset`: returns at once; the value arrives in the callback.
+///
+/// Thread-safety: any thread.
+/// Errors (returned): `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK`, `BC_ERR_CLOSED`,
+/// `BC_ERR_CANCELLED` (a token already cancelled), `BC_ERR_FATAL`; nothing is then called back. The
+/// operation's own errors (as its blocking form lists) reach `cb`.
 #[no_mangle]
 pub extern "C" fn bc_manager_get_max_offset_async(
     manager: *const bc_manager,
@@ -1000,6 +1010,11 @@ pub extern "C" fn bc_manager_update_consumer_offset(
 }
 
 /// Async `bc_manager_update_consumer_offset`: returns at once; `cb` runs once.
+///
+/// Thread-safety: any thread.
+/// Errors (returned): `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK`, `BC_ERR_CLOSED`,
+/// `BC_ERR_CANCELLED` (a token already cancelled), `BC_ERR_FATAL`; nothing is then called back. The
+/// operation's own errors (as its blocking form lists) reach `cb`.
 #[no_mangle]
 #[allow(clippy::too_many_arguments)]
 pub extern "C" fn bc_manager_update_consumer_offset_async(
@@ -1070,6 +1085,11 @@ pub extern "C" fn bc_manager_heartbeat(
 }
 
 /// Async `bc_manager_heartbeat`: returns at once; `cb` runs once.
+///
+/// Thread-safety: any thread.
+/// Errors (returned): `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK`, `BC_ERR_CLOSED`,
+/// `BC_ERR_CANCELLED` (a token already cancelled), `BC_ERR_FATAL`; nothing is then called back. The
+/// operation's own errors (as its blocking form lists) reach `cb`.
 #[no_mangle]
 pub extern "C" fn bc_manager_heartbeat_async(
     manager: *const bc_manager,
@@ -1178,6 +1198,8 @@ pub extern "C" fn bc_manager_stats_json(
 /// with name-server failover. `*out_json` is the caller's: free it with `bc_string_free`.
 /// Errors: `BC_ERR_INVALID_ARG` (no name servers), transport and broker errors, `BC_ERR_CLOSED`.
 /// Thread-safety: any thread.
+///
+/// Ownership: `*out_json` is the caller's: free it with `bc_string_free`.
 #[no_mangle]
 pub extern "C" fn bc_manager_get_cluster_info(
     manager: *const bc_manager,
@@ -1195,6 +1217,11 @@ pub extern "C" fn bc_manager_get_cluster_info(
 }
 
 /// Async `bc_manager_get_cluster_info`; the JSON is borrowed for the callback.
+///
+/// Thread-safety: any thread.
+/// Errors (returned): `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK`, `BC_ERR_CLOSED`,
+/// `BC_ERR_CANCELLED` (a token already cancelled), `BC_ERR_FATAL`; nothing is then called back. The
+/// operation's own errors (as its blocking form lists) reach `cb`.
 #[no_mangle]
 pub extern "C" fn bc_manager_get_cluster_info_async(
     manager: *const bc_manager,
@@ -1217,6 +1244,8 @@ pub extern "C" fn bc_manager_get_cluster_info_async(
 /// servers; its brokers become known to the manager. `*out_json` is the caller's: free it
 /// with `bc_string_free`. Errors: as `bc_manager_get_cluster_info`; response code 17 for an
 /// unknown topic. Thread-safety: any thread.
+///
+/// Ownership: `*out_json` is the caller's: free it with `bc_string_free`.
 #[no_mangle]
 pub extern "C" fn bc_manager_get_route_info(
     manager: *const bc_manager,
@@ -1240,6 +1269,11 @@ pub extern "C" fn bc_manager_get_route_info(
 }
 
 /// Async `bc_manager_get_route_info`; the JSON is borrowed for the callback.
+///
+/// Thread-safety: any thread.
+/// Errors (returned): `BC_ERR_INVALID_ARG`, `BC_ERR_WOULD_BLOCK`, `BC_ERR_CLOSED`,
+/// `BC_ERR_CANCELLED` (a token already cancelled), `BC_ERR_FATAL`; nothing is then called back. The
+/// operation's own errors (as its blocking form lists) reach `cb`.
 #[no_mangle]
 pub extern "C" fn bc_manager_get_route_info_async(
     manager: *const bc_manager,
@@ -1267,6 +1301,8 @@ pub extern "C" fn bc_manager_get_route_info_async(
 /// The addresses of the brokers the manager knows, as a JSON array of strings (a local
 /// query). `*out_json` is the caller's: free it with `bc_string_free`.
 /// Errors: `BC_ERR_INVALID_ARG`, `BC_ERR_CLOSED`. Thread-safety: any thread.
+///
+/// Ownership: `*out_json` is the caller's: free it with `bc_string_free`.
 #[no_mangle]
 pub extern "C" fn bc_manager_brokers(
     manager: *const bc_manager,

@@ -30,6 +30,8 @@ fn message_mut<'a>(m: *mut bc_message) -> Result<&'a mut bc_message, bc_error> {
 ///
 /// Ownership: `*out_message` is the caller's; free with `bc_message_free`.
 /// Errors: `BC_ERR_INVALID_ARG` (NULL, bad UTF-8). Topic and size rules are checked by sends.
+///
+/// Thread-safety: any thread.
 #[no_mangle]
 pub extern "C" fn bc_message_new(
     topic: *const c_char,
@@ -48,6 +50,9 @@ pub extern "C" fn bc_message_new(
 
 /// Sets the message's tag (used for server-side filtering).
 /// Errors: `BC_ERR_INVALID_ARG`.
+///
+/// Thread-safety: not while the message is used elsewhere (a built message may be shared read-
+/// only).
 #[no_mangle]
 pub extern "C" fn bc_message_set_tags(
     message: *mut bc_message,
@@ -65,6 +70,9 @@ pub extern "C" fn bc_message_set_tags(
 
 /// Sets the message's business keys (space-separated, indexed by the broker).
 /// Errors: `BC_ERR_INVALID_ARG`.
+///
+/// Thread-safety: not while the message is used elsewhere (a built message may be shared read-
+/// only).
 #[no_mangle]
 pub extern "C" fn bc_message_set_keys(
     message: *mut bc_message,
@@ -109,6 +117,9 @@ pub extern "C" fn bc_message_set_property(
 
 /// Sets the delay level (1..18: 1s 5s 10s 30s 1m 2m … 2h).
 /// Errors: `BC_ERR_INVALID_ARG` for a level outside 1..=18.
+///
+/// Thread-safety: not while the message is used elsewhere (a built message may be shared read-
+/// only).
 #[no_mangle]
 pub extern "C" fn bc_message_set_delay_level(
     message: *mut bc_message,
@@ -129,6 +140,9 @@ pub extern "C" fn bc_message_set_delay_level(
 
 /// Sets the user flag stored with the message.
 /// Errors: `BC_ERR_INVALID_ARG`.
+///
+/// Thread-safety: not while the message is used elsewhere (a built message may be shared read-
+/// only).
 #[no_mangle]
 pub extern "C" fn bc_message_set_flag(
     message: *mut bc_message,
@@ -144,6 +158,9 @@ pub extern "C" fn bc_message_set_flag(
 /// Marks the message as a transaction half message (committed or rolled back later with
 /// `bc_client_end_transaction`, or through the broker's check).
 /// Errors: `BC_ERR_INVALID_ARG`.
+///
+/// Thread-safety: not while the message is used elsewhere (a built message may be shared read-
+/// only).
 #[no_mangle]
 pub extern "C" fn bc_message_set_transactional(
     message: *mut bc_message,
@@ -220,6 +237,8 @@ pub extern "C" fn bc_message_set_wait_store(
 }
 
 /// Frees a message; NULL is ignored. Sends in progress do not need it.
+///
+/// Thread-safety: once, when no other thread uses it; sends in progress do not need it.
 #[no_mangle]
 pub extern "C" fn bc_message_free(message: *mut bc_message) {
     free_object(message, drop)

@@ -21,6 +21,8 @@ pub mod enums;
 pub mod error;
 #[cfg(feature = "fault-proxy")]
 pub mod faultproxy;
+#[cfg(test)]
+mod header_docs;
 pub mod heartbeat;
 pub mod log;
 pub mod manager;

@@ -43,6 +43,8 @@ impl From<&SendResult> for bc_send_result {
 }
 
 /// A `bc_send_status` (`BC_SEND_OK` …; all four mean the message was stored); -1 for NULL.
+///
+/// Thread-safety: any thread; the object is immutable.
 #[no_mangle]
 pub extern "C" fn bc_send_result_status(r: *const bc_send_result) -> i32 {
     call_or(-1, || arg(r, "result").map_or(-1, |r| r.status))
@@ -50,6 +52,9 @@ pub extern "C" fn bc_send_result_status(r: *const bc_send_result) -> i32 {
 
 /// The client message id (UNIQ_KEY); comma-joined for a batch.
 /// Ownership: borrowed until the result is freed (or the callback returns).
+///
+/// Ownership: returned text and views are borrowed until the object is freed. Thread-safety: any
+/// thread; the object is immutable.
 #[no_mangle]
 pub extern "C" fn bc_send_result_msg_id(r: *const bc_send_result) -> *const c_char {
     call_or(c"".as_ptr(), || {
@@ -59,6 +64,9 @@ pub extern "C" fn bc_send_result_msg_id(r: *const bc_send_result) -> *const c_ch
 
 /// The broker's offset message id (decodes to store host and commit-log offset).
 /// Ownership: borrowed until the result is freed (or the callback returns).
+///
+/// Ownership: returned text and views are borrowed until the object is freed. Thread-safety: any
+/// thread; the object is immutable.
 #[no_mangle]
 pub extern "C" fn bc_send_result_offset_msg_id(r: *const bc_send_result) -> *const c_char {
     call_or(c"".as_ptr(), || {
@@ -68,6 +76,9 @@ pub extern "C" fn bc_send_result_offset_msg_id(r: *const bc_send_result) -> *con
 
 /// The transaction id of a half message (`""` otherwise).
 /// Ownership: borrowed until the result is freed (or the callback returns).
+///
+/// Ownership: returned text and views are borrowed until the object is freed. Thread-safety: any
+/// thread; the object is immutable.
 #[no_mangle]
 pub extern "C" fn bc_send_result_transaction_id(r: *const bc_send_result) -> *const c_char {
     call_or(c"".as_ptr(), || {
@@ -76,12 +87,16 @@ pub extern "C" fn bc_send_result_transaction_id(r: *const bc_send_result) -> *co
 }
 
 /// The queue the message went to; -1 for NULL.
+///
+/// Thread-safety: any thread; the object is immutable.
 #[no_mangle]
 pub extern "C" fn bc_send_result_queue_id(r: *const bc_send_result) -> i32 {
     call_or(-1, || arg(r, "result").map_or(-1, |r| r.queue_id))
 }
 
 /// The consume-queue offset of the (first) message; -1 for NULL.
+///
+/// Thread-safety: any thread; the object is immutable.
 #[no_mangle]
 pub extern "C" fn bc_send_result_queue_offset(r: *const bc_send_result) -> i64 {
     call_or(-1, || arg(r, "result").map_or(-1, |r| r.queue_offset))
@@ -89,6 +104,8 @@ pub extern "C" fn bc_send_result_queue_offset(r: *const bc_send_result) -> i64 {
 
 /// Frees a result returned by a blocking send; NULL is ignored. Never free the borrowed
 /// result a callback receives.
+///
+/// Thread-safety: once, when no other thread uses it.
 #[no_mangle]
 pub extern "C" fn bc_send_result_free(r: *mut bc_send_result) {
     free_object(r, drop)
@@ -180,30 +197,40 @@ impl From<PullResult> for bc_batch {
 
 /// A `bc_pull_status` (`BC_PULL_FOUND`, `_NO_NEW_MSG`, `_NO_MATCHED_MSG`, `_OFFSET_ILLEGAL`);
 /// -1 for NULL.
+///
+/// Thread-safety: any thread; the object is immutable.
 #[no_mangle]
 pub extern "C" fn bc_batch_status(b: *const bc_batch) -> i32 {
     call_or(-1, || arg(b, "batch").map_or(-1, |b| b.status))
 }
 
 /// Where the next pull of this queue should start; -1 for NULL.
+///
+/// Thread-safety: any thread; the object is immutable.
 #[no_mangle]
 pub extern "C" fn bc_batch_next_offset(b: *const bc_batch) -> i64 {
     call_or(-1, || arg(b, "batch").map_or(-1, |b| b.next_begin_offset))
 }
 
 /// The queue's smallest stored offset at pull time; -1 for NULL.
+///
+/// Thread-safety: any thread; the object is immutable.
 #[no_mangle]
 pub extern "C" fn bc_batch_min_offset(b: *const bc_batch) -> i64 {
     call_or(-1, || arg(b, "batch").map_or(-1, |b| b.min_offset))
 }
 
 /// The queue's next offset to be written at pull time; -1 for NULL.
+///
+/// Thread-safety: any thread; the object is immutable.
 #[no_mangle]
 pub extern "C" fn bc_batch_max_offset(b: *const bc_batch) -> i64 {
     call_or(-1, || arg(b, "batch").map_or(-1, |b| b.max_offset))
 }
 
 /// The number of messages in the batch (0 for NULL).
+///
+/// Thread-safety: any thread; the object is immutable.
 #[no_mangle]
 pub extern "C" fn bc_batch_len(b: *const bc_batch) -> usize {
     call_or(0, || arg(b, "batch").map_or(0, |b| b.messages.len()))
@@ -212,6 +239,9 @@ pub extern "C" fn bc_batch_len(b: *const bc_batch) -> usize {
 /// Fills `*view` with message `index`. Pointers stay valid until `bc_batch_free(b)`.
 /// Errors: `BC_ERR_INVALID_ARG` (NULL, index out of range, `struct_size` too small for the
 /// first fields).
+///
+/// Ownership: returned text and views are borrowed until the object is freed. Thread-safety: any
+/// thread; the object is immutable.
 #[no_mangle]
 pub extern "C" fn bc_batch_get(
     b: *const bc_batch,
@@ -268,6 +298,9 @@ pub extern "C" fn bc_batch_get(
 
 /// The value of property `name` of message `index`, or NULL when absent (or on bad
 /// arguments). Ownership: borrowed until `bc_batch_free(b)`.
+///
+/// Ownership: returned text and views are borrowed until the object is freed. Thread-safety: any
+/// thread; the object is immutable.
 #[no_mangle]
 pub extern "C" fn bc_batch_property(
     b: *const bc_batch,
@@ -341,6 +374,8 @@ pub extern "C" fn bc_batch_property_at(
 }
 
 /// Frees a batch and every view into it; NULL is ignored.
+///
+/// Thread-safety: once, when no other thread uses it.
 #[no_mangle]
 pub extern "C" fn bc_batch_free(b: *mut bc_batch) {
     free_object(b, drop)
