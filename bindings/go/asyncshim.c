@@ -74,6 +74,10 @@ bc_status bcgo_client_heartbeat_async(const struct bc_client *client, const char
     return bc_client_heartbeat_async(client, producer_group, consumer_group, (bc_done_cb)bcgoDoneCb, (void *)user_data, err_out);
 }
 
+bc_status bcgo_client_send_heartbeat_async(const struct bc_client *client, const struct bc_heartbeat *heartbeat, uintptr_t user_data, struct bc_error **err_out) {
+    return bc_client_send_heartbeat_async(client, heartbeat, (bc_done_cb)bcgoDoneCb, (void *)user_data, err_out);
+}
+
 bc_status bcgo_client_unregister_async(const struct bc_client *client, const char *producer_group, const char *consumer_group, uintptr_t user_data, struct bc_error **err_out) {
     return bc_client_unregister_async(client, producer_group, consumer_group, (bc_done_cb)bcgoDoneCb, (void *)user_data, err_out);
 }
@@ -160,6 +164,10 @@ bc_status bcgo_manager_update_consumer_offset_async(const struct bc_manager *man
 
 bc_status bcgo_manager_heartbeat_async(const struct bc_manager *manager, const char *producer_group, const char *consumer_group, uintptr_t user_data, struct bc_error **err_out) {
     return bc_manager_heartbeat_async(manager, producer_group, consumer_group, (bc_done_cb)bcgoDoneCb, (void *)user_data, err_out);
+}
+
+bc_status bcgo_manager_send_heartbeat_async(const struct bc_manager *manager, const struct bc_heartbeat *heartbeat, uintptr_t user_data, struct bc_error **err_out) {
+    return bc_manager_send_heartbeat_async(manager, heartbeat, (bc_done_cb)bcgoDoneCb, (void *)user_data, err_out);
 }
 
 bc_status bcgo_manager_get_cluster_info_async(const struct bc_manager *manager, uintptr_t user_data, struct bc_error **err_out) {

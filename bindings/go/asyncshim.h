@@ -22,6 +22,7 @@ bc_status bcgo_client_update_consumer_offset_async(const struct bc_client *clien
 bc_status bcgo_client_update_consumer_offset_oneway_async(const struct bc_client *client, const char *consumer_group, const char *topic, int32_t queue_id, int64_t offset, uintptr_t user_data, struct bc_error **err_out);
 bc_status bcgo_client_create_topic_async(const struct bc_client *client, const char *topic, int32_t queue_nums, uintptr_t user_data, struct bc_error **err_out);
 bc_status bcgo_client_heartbeat_async(const struct bc_client *client, const char *producer_group, const char *consumer_group, uintptr_t user_data, struct bc_error **err_out);
+bc_status bcgo_client_send_heartbeat_async(const struct bc_client *client, const struct bc_heartbeat *heartbeat, uintptr_t user_data, struct bc_error **err_out);
 bc_status bcgo_client_unregister_async(const struct bc_client *client, const char *producer_group, const char *consumer_group, uintptr_t user_data, struct bc_error **err_out);
 bc_status bcgo_client_end_transaction_async(const struct bc_client *client, const char *producer_group, const char *msg_id, const char *offset_msg_id, int64_t queue_offset, const char *transaction_id, int32_t state, uintptr_t user_data, struct bc_error **err_out);
 bc_status bcgo_client_get_route_info_async(const struct bc_client *client, const char *topic, uintptr_t user_data, struct bc_error **err_out);
@@ -44,6 +45,7 @@ bc_status bcgo_manager_query_consumer_offset_async(const struct bc_manager *mana
 bc_status bcgo_manager_get_max_offset_async(const struct bc_manager *manager, const char *broker, const char *topic, int32_t queue_id, uintptr_t user_data, struct bc_error **err_out);
 bc_status bcgo_manager_update_consumer_offset_async(const struct bc_manager *manager, const char *broker, const char *consumer_group, const char *topic, int32_t queue_id, int64_t offset, uintptr_t user_data, struct bc_error **err_out);
 bc_status bcgo_manager_heartbeat_async(const struct bc_manager *manager, const char *producer_group, const char *consumer_group, uintptr_t user_data, struct bc_error **err_out);
+bc_status bcgo_manager_send_heartbeat_async(const struct bc_manager *manager, const struct bc_heartbeat *heartbeat, uintptr_t user_data, struct bc_error **err_out);
 bc_status bcgo_manager_get_cluster_info_async(const struct bc_manager *manager, uintptr_t user_data, struct bc_error **err_out);
 bc_status bcgo_manager_get_route_info_async(const struct bc_manager *manager, const char *topic, uintptr_t user_data, struct bc_error **err_out);
 

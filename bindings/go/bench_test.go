@@ -79,7 +79,7 @@ func benchSend(b *testing.B, ctx context.Context) {
 }
 
 // BenchmarkSend is a synchronous send with a context that never ends: the direct path (one
-// blocking C call; the message built in one more).
+// blocking C call on the client; the message built in one more).
 func BenchmarkSend(b *testing.B) { benchSend(b, context.Background()) }
 
 // BenchmarkSendQueue is the same through the completion queue (the path of a context that
@@ -89,8 +89,16 @@ func BenchmarkSendQueue(b *testing.B) {
 	benchSend(b, context.Background())
 }
 
-// BenchmarkSendCancellable adds a cancel token per call (a context that can end): the queue.
+// BenchmarkSendCancellable is a context that can end: the direct path on a per-call handle.
 func BenchmarkSendCancellable(b *testing.B) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	benchSend(b, ctx)
+}
+
+// BenchmarkSendCancellableQueue is the same through the queue, with a cancel token per call.
+func BenchmarkSendCancellableQueue(b *testing.B) {
+	queuePathOnly(b)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	benchSend(b, ctx)

@@ -86,6 +86,7 @@ type owner struct {
 
 	closeC func(graceMs C.int32_t, errOut **C.bc_error) C.bc_status // bc_client_close / bc_manager_close
 	freeC  func()                                                   // bc_client_free / bc_manager_free
+	sweep  func()                                                   // before closeC: closes what else holds calls (a Client's per-call handles)
 }
 
 // newOwner builds the config and the completion queue, then the C object with create;
@@ -360,6 +361,9 @@ func (o *owner) close() error {
 // operation has then completed. Every caller gets the first close's error.
 func (o *owner) shutdown(grace time.Duration) error {
 	o.closed.Do(func() {
+		if o.sweep != nil {
+			o.sweep() // first: the close's disconnect would fail their calls with ErrConnection
+		}
 		var cerr *C.bc_error
 		if st := o.closeC(millis(grace), &cerr); st != C.BC_OK {
 			o.err = takeError(st, cerr)

@@ -8,6 +8,9 @@ import (
 	"encoding/json"
 	"runtime"
 	"runtime/cgo"
+	"strconv"
+	"strings"
+	"sync"
 	"time"
 )
 
@@ -31,6 +34,60 @@ type Client struct {
 type clientCore struct {
 	*owner
 	ptr *C.bc_client
+
+	// The direct path of a send whose context can end (sendDirect) runs on a per-call handle
+	// (bc_client_with_timeout with the client's own request timeout, sharing its connection)
+	// so that the context's end can cancel it: closing that handle cancels only its call.
+	requestTimeoutMs C.int32_t
+	perCallHandles   bool // the window is wide enough (see perCallHandlesFor)
+	handlesMu        sync.Mutex
+	handles          map[*C.bc_client]struct{} // the per-call handles in use
+	swept            bool                      // the client was closed: no more handles
+}
+
+// defaultRequestTimeoutMs is request.timeout.ms's default in the C key table
+// (TestOptionsMatchHeaderKeyTable checks it against the header).
+const defaultRequestTimeoutMs = 3000
+
+// requestTimeoutOf is the request timeout a client built from cfg has, in milliseconds.
+func requestTimeoutOf(cfg Config) C.int32_t {
+	if v, ok := cfg["request.timeout.ms"]; ok {
+		// The constructor accepted it: a positive number of milliseconds.
+		if ms, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil && ms > 0 {
+			return millis(time.Duration(ms) * time.Millisecond)
+		}
+	}
+	return defaultRequestTimeoutMs
+}
+
+// minWindowForHandles is the smallest max.in.flight for which a send whose context can end
+// takes the direct path: a per-call handle has its own admission count, so those calls (at
+// most directThreads process-wide) are beyond the client's window; below this an explicitly
+// small window stays exact and such sends take the queue path.
+const minWindowForHandles = 1024
+
+// perCallHandlesFor says whether a client built from cfg uses per-call handles.
+func perCallHandlesFor(cfg Config) bool {
+	v, ok := cfg["max.in.flight"]
+	if !ok {
+		return true // the default, 4096
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+	return err == nil && n >= minWindowForHandles
+}
+
+// sweepHandles closes the per-call handles in use (their calls return ErrCancelled) and
+// refuses new ones; the client is closing.
+func (c *clientCore) sweepHandles() {
+	c.handlesMu.Lock()
+	defer c.handlesMu.Unlock()
+	c.swept = true
+	for h := range c.handles {
+		var cerr *C.bc_error
+		if C.bc_client_close(h, 0, &cerr) != C.BC_OK {
+			C.bc_error_free(cerr)
+		}
+	}
 }
 
 // NewClient creates a client of the broker or name server at addr ("host:port").
@@ -49,7 +106,9 @@ func NewClient(addr string, cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{&clientCore{o, ptr}}
+	core := &clientCore{owner: o, ptr: ptr, requestTimeoutMs: requestTimeoutOf(cfg), perCallHandles: perCallHandlesFor(cfg), handles: map[*C.bc_client]struct{}{}}
+	o.sweep = core.sweepHandles
+	c := &Client{core}
 	runtime.AddCleanup(c, func(o *owner) { _ = o.close() }, o)
 	return c, nil
 }
@@ -115,23 +174,89 @@ func (c *Client) Send(ctx context.Context, producerGroup string, queueID int32, 
 		return nil, err
 	}
 	defer C.bc_message_free(msg)
-	if ctx.Done() == nil {
-		// A context that never ends needs no cancel token: the blocking call is cheaper.
-		var res *C.bc_send_result
-		if err, ok := c.direct(func(e **C.bc_error) C.bc_status {
-			return C.bcgo_client_send_direct(c.ptr, g, C.int32_t(queueID), msg, &res, e)
-		}); ok {
-			if err != nil {
-				return nil, err
-			}
-			defer C.bc_send_result_free(res)
-			return sendResultFrom(res), nil
-		}
+	if res, err, ok := c.sendDirect(ctx, g, C.int32_t(queueID), msg); ok {
+		return res, err
 	}
 	out, err := c.run(ctx, true, func(tok *C.bc_cancel_token, ud C.uintptr_t, e **C.bc_error) C.bc_status {
 		return C.bcgo_client_send_async_with_cancel(c.ptr, g, C.int32_t(queueID), msg, tok, ud, e)
 	})
 	return out.send, err
+}
+
+// sendDirect is Send's direct path (see owner.direct): the blocking bc_client_send, on the
+// client itself when ctx never ends, else on a per-call handle that ctx's end closes, which
+// cancels the call (it then returns ctx's error, unless the send had succeeded). ok false:
+// nothing was sent, take the queue path.
+func (c *Client) sendDirect(ctx context.Context, g *C.char, queueID C.int32_t, msg *C.bc_message) (res *SendResult, err error, ok bool) {
+	if err := ctx.Err(); err != nil {
+		return nil, contextError(err), true
+	}
+	var cres *C.bc_send_result
+	if ctx.Done() != nil && !c.perCallHandles {
+		return nil, nil, false
+	}
+	if ctx.Done() == nil {
+		err, ok = c.direct(func(e **C.bc_error) C.bc_status {
+			return C.bcgo_client_send_direct(c.ptr, g, queueID, msg, &cres, e)
+		})
+	} else {
+		err, ok = c.direct(func(e **C.bc_error) C.bc_status {
+			h, st := c.callHandle(e)
+			if st != C.BC_OK {
+				return st
+			}
+			defer c.dropHandle(h)
+			closed := make(chan struct{})
+			stop := context.AfterFunc(ctx, func() {
+				defer close(closed)
+				var cerr *C.bc_error
+				if C.bc_client_close(h, 0, &cerr) != C.BC_OK {
+					C.bc_error_free(cerr)
+				}
+			})
+			st = C.bcgo_client_send_direct(h, g, queueID, msg, &cres, e)
+			if !stop() {
+				<-closed // the handle is freed only once its close returned
+			}
+			return st
+		})
+	}
+	if !ok {
+		return nil, nil, false
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, contextError(ctx.Err()), true
+		}
+		return nil, err, true
+	}
+	defer C.bc_send_result_free(cres)
+	return sendResultFrom(cres), nil, true
+}
+
+// callHandle makes a per-call handle of the client (BC_ERR_CLOSED once it is closing).
+// Called under the owner's read lock (local), so the client is not freed meanwhile.
+func (c *Client) callHandle(e **C.bc_error) (*C.bc_client, C.bc_status) {
+	var h *C.bc_client
+	if st := C.bc_client_with_timeout(c.ptr, c.requestTimeoutMs, &h, e); st != C.BC_OK {
+		return nil, st
+	}
+	c.handlesMu.Lock()
+	defer c.handlesMu.Unlock()
+	if c.swept {
+		C.bc_client_free(h)
+		return nil, C.BC_ERR_CLOSED
+	}
+	c.handles[h] = struct{}{}
+	return h, C.BC_OK
+}
+
+// dropHandle frees a per-call handle whose call returned.
+func (c *Client) dropHandle(h *C.bc_client) {
+	c.handlesMu.Lock()
+	delete(c.handles, h)
+	c.handlesMu.Unlock()
+	C.bc_client_free(h)
 }
 
 // SendOneway sends m without waiting for the broker; it returns once m is queued for writing.

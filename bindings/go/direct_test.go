@@ -3,9 +3,11 @@ package brokerclient
 import (
 	"context"
 	"errors"
+	"net"
 	"runtime/pprof"
 	"sync"
 	"testing"
+	"time"
 )
 
 // With a context that never ends, Send and SendOneway take the direct path (a blocking C
@@ -87,5 +89,123 @@ func TestDirectPathBoundsThreads(t *testing.T) {
 		t.Fatalf("%d OS threads started for %d concurrent sends (direct path bound: %d)", grown, n, directThreads)
 	} else {
 		t.Logf("%d OS threads started for %d concurrent sends", grown, n)
+	}
+}
+
+// silentBroker accepts connections and reads requests but never answers: a send to it stays
+// in flight. requests receives once per connection when its first bytes arrived.
+func silentBroker(t *testing.T) (addr string, requests <-chan struct{}) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	got := make(chan struct{}, 16)
+	go func() {
+		for {
+			conn, err := l.Accept()
+			if err != nil {
+				return
+			}
+			t.Cleanup(func() { conn.Close() })
+			go func() {
+				buf := make([]byte, 4096)
+				first := true
+				for {
+					n, err := conn.Read(buf)
+					if n > 0 && first {
+						first = false
+						got <- struct{}{}
+					}
+					if err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	return l.Addr().String(), got
+}
+
+// A direct send whose context can end runs on a per-call handle: cancelling the context,
+// its deadline, or closing the client ends the blocking call at once, with the error the
+// queue path gives (ErrCancelled + context.Canceled, ErrTimeout + context.DeadlineExceeded,
+// ErrCancelled). A context that never ends is still ended by Close.
+func TestDirectSendInFlight(t *testing.T) {
+	for _, how := range []string{"cancel", "deadline", "close", "close-background"} {
+		t.Run(how, func(t *testing.T) {
+			addr, requests := silentBroker(t)
+			c, err := NewClient(addr, Config{"request.timeout.ms": "60000"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			if err := c.Connect(testCtx(t)); err != nil {
+				t.Fatalf("Connect: %v", err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			switch how {
+			case "deadline":
+				ctx, cancel = context.WithTimeout(context.Background(), 300*time.Millisecond)
+				defer cancel()
+			case "close-background":
+				ctx = context.Background()
+			}
+			done := make(chan error, 1)
+			go func() {
+				_, err := c.Send(ctx, "g", 0, &Message{Topic: "T", Body: []byte("held")})
+				done <- err
+			}()
+			select {
+			case <-requests: // on the wire
+			case err := <-done:
+				t.Fatalf("send returned before it was cancelled: %v", err)
+			}
+			if n := len(directSlots); n != 1 {
+				t.Fatalf("%d calls on the direct path, want the send", n)
+			}
+			switch how {
+			case "cancel":
+				cancel()
+			case "close", "close-background":
+				if err := c.Close(); err != nil {
+					t.Fatalf("Close: %v", err)
+				}
+			}
+			err = <-done
+			switch how {
+			case "cancel":
+				if !errors.Is(err, ErrCancelled) || !errors.Is(err, context.Canceled) {
+					t.Fatalf("cancelled direct send: %v", err)
+				}
+			case "deadline":
+				if !errors.Is(err, ErrTimeout) || !errors.Is(err, context.DeadlineExceeded) {
+					t.Fatalf("direct send past its deadline: %v", err)
+				}
+			default:
+				if !errors.Is(err, ErrCancelled) {
+					t.Fatalf("direct send at Close: %v", err)
+				}
+			}
+			if n := len(directSlots); n != 0 {
+				t.Fatalf("%d direct-path slots still held", n)
+			}
+			c.handlesMu.Lock()
+			left := len(c.handles)
+			c.handlesMu.Unlock()
+			if left != 0 {
+				t.Fatalf("%d per-call handles left", left)
+			}
+		})
+	}
+}
+
+// A small explicit window keeps sends with contexts that can end on the queue path (a
+// per-call handle would be outside the window).
+func TestSmallWindowKeepsQueuePath(t *testing.T) {
+	if perCallHandlesFor(Config{"max.in.flight": "4"}) || !perCallHandlesFor(nil) || !perCallHandlesFor(Config{"max.in.flight": "4096"}) {
+		t.Fatal("perCallHandlesFor")
 	}
 }

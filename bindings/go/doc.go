@@ -37,9 +37,10 @@
 // is the C API's asynchronous operation in queue mode: its completion is queued, and one
 // goroutine per Client or Manager waits for the queue's file descriptor through the Go
 // netpoller and dispatches it, so a call in flight parks a goroutine, not an OS thread. The
-// exception is cheaper: Client.Send with a context that never ends and Client.SendOneway make
-// the blocking C call while the client is connected and one of a few process-wide slots is
-// free (at most 8 OS threads wait in C however many goroutines call).
+// exception is cheaper: Client.Send and Client.SendOneway make the blocking C call while the
+// client is connected and one of a few process-wide slots is free (at most 8 OS threads wait
+// in C however many goroutines call); a context that can end cancels it through a per-call
+// handle the context's end closes.
 // Cancelling a context cancels sends and pulls through the library's cancel token (they
 // return once the library confirms); other calls stop waiting at once while the library
 // finishes the request within its request timeout. A context's deadline ends the wait the

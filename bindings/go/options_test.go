@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,39 @@ import (
 // headerKey is one row of the key table in brokerclient.h's comment on bc_config (rendered
 // from KEYS in src/ffi/config.rs; the Rust test config_key_docs_are_current keeps it current).
 type headerKey struct{ name, kind string }
+
+// headerDefaults are the default column of the same table, by key.
+func headerDefaults(t *testing.T) map[string]string {
+	t.Helper()
+	text, err := os.ReadFile("../../include/brokerclient.h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defaults := map[string]string{}
+	for _, line := range strings.Split(string(text), "\n") {
+		line = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(line), "*"))
+		if !strings.HasPrefix(line, "| `") {
+			continue
+		}
+		cells := strings.Split(strings.ReplaceAll(line, `\|`, "\x00"), "|")
+		if len(cells) >= 5 {
+			defaults[strings.Trim(strings.TrimSpace(cells[1]), "`")] = strings.TrimSpace(cells[3])
+		}
+	}
+	return defaults
+}
+
+// The defaults the binding relies on (the request timeout of its per-call handles; the
+// default window being wide enough for them) are the header's.
+func TestBindingDefaultsMatchHeader(t *testing.T) {
+	d := headerDefaults(t)
+	if got := d["request.timeout.ms"]; got != strconv.Itoa(defaultRequestTimeoutMs) {
+		t.Errorf("request.timeout.ms defaults to %q in the header, defaultRequestTimeoutMs is %d", got, defaultRequestTimeoutMs)
+	}
+	if n, err := strconv.Atoi(d["max.in.flight"]); err != nil || n < minWindowForHandles {
+		t.Errorf("max.in.flight defaults to %q in the header: perCallHandlesFor assumes >= %d", d["max.in.flight"], minWindowForHandles)
+	}
+}
 
 // headerKeyTable reads the key table between the <!-- config keys --> markers of the header.
 func headerKeyTable(t *testing.T) []headerKey {
