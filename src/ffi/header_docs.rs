@@ -38,7 +38,7 @@ fn declarations(header: &str) -> Vec<Declaration<'_>> {
             continue;
         }
         let Some(name) = first[..first.find('(').unwrap()]
-            .split(|c: char| c == ' ' || c == '*')
+            .split([' ', '*'])
             .rfind(|s| !s.is_empty())
             .filter(|n| n.starts_with("bc_"))
         else {
