@@ -213,3 +213,34 @@ func TestSmallWindowKeepsQueuePath(t *testing.T) {
 		t.Fatal("perCallHandlesFor")
 	}
 }
+
+// Manager.Send with a context that never ends takes the direct path (bc_manager_send).
+func TestManagerDirectSend(t *testing.T) {
+	m, err := NewManagerFromNameServers(namesrvAddr(t), Config{"request.timeout.ms": "10000"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if err := m.Start(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	c := newTestClient(t, brokerAddr(t))
+	topic := newTopic(t, c, "go_mdirect", 1)
+	if _, err := m.GetRouteInfo(testCtx(t), topic); err != nil {
+		t.Fatalf("GetRouteInfo: %v", err)
+	}
+	r, err := m.Send(context.Background(), "go_mdirect_pg", &Message{Topic: topic, Body: []byte("direct")})
+	if err != nil {
+		t.Fatalf("Send: %v", err)
+	}
+	got := pullUntil(t, c, "go_mdirect_cg", topic, 0, r.QueueOffset, 1)
+	if string(got[0].Body) != "direct" {
+		t.Fatalf("pulled %q", got[0].Body)
+	}
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Send(context.Background(), "go_mdirect_pg", &Message{Topic: topic, Body: []byte("x")}); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Send after Close: %v", err)
+	}
+}

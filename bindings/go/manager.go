@@ -125,6 +125,19 @@ func (m *Manager) Send(ctx context.Context, producerGroup string, msg *Message) 
 		return nil, err
 	}
 	defer C.bc_message_free(cm)
+	if ctx.Done() == nil {
+		// The direct path (see owner.direct): a context that never ends needs no cancel token.
+		var res *C.bc_send_result
+		if err, ok := m.direct(func(e **C.bc_error) C.bc_status {
+			return C.bc_manager_send(m.ptr, g, cm, &res, e)
+		}); ok {
+			if err != nil {
+				return nil, err
+			}
+			defer C.bc_send_result_free(res)
+			return sendResultFrom(res), nil
+		}
+	}
 	out, err := m.run(ctx, true, func(tok *C.bc_cancel_token, ud C.uintptr_t, e **C.bc_error) C.bc_status {
 		return C.bcgo_manager_send_async_with_cancel(m.ptr, g, cm, tok, ud, e)
 	})
