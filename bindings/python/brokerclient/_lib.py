@@ -89,6 +89,7 @@ STR_CB = CALLBACK_TYPES["bc_json_cb"]  # bc_json_cb / bc_string_cb (the same sha
 LOG_CB = CALLBACK_TYPES["bc_log_cb"]
 TXCHECK_CB = CALLBACK_TYPES["bc_transaction_check_cb"]
 FREE_CB = CALLBACK_TYPES["bc_free_cb"]
+NOTIFY_CB = CALLBACK_TYPES["bc_notify_cb"]
 WAKEUP_CB = CFUNCTYPE(None, c_void_p)  # bc_queue_set_wakeup's void (*)(void *)
 
 # The vocabulary of _prototypes.py (generated from the header) in ctypes.

@@ -14,11 +14,13 @@ import json
 from ctypes import c_void_p
 from typing import Callable, List, Mapping, Optional, Sequence, Tuple, Union
 
+from . import _prototypes as _P
 from . import errors
 from ._lib import lib
 from ._native import call, call_out, enc, messages_array_owned, new_message, single_message
 from .models import (
     BatchItem,
+    ConsumerData,
     ExpressionType,
     HeartbeatData,
     Message,
@@ -246,23 +248,49 @@ def topic_queue(fn: str, op: str, topic: str, queue_id: int, *extra: object) -> 
     return Call(fn, (enc(topic), queue_id) + extra, I64, op, topic=topic, queue_id=queue_id)
 
 
-def heartbeat_pairs(heartbeat_data: Optional[HeartbeatData], producer_group: Optional[str],
-                    consumer_group: Optional[str]) -> List[Tuple[Optional[str], Optional[str]]]:
-    """The (producer, consumer) group pairs a heartbeat registers (one request each)."""
-    producers: List[Optional[str]] = [producer_group] if producer_group else []
-    consumers: List[Optional[str]] = [consumer_group] if consumer_group else []
-    if heartbeat_data is not None:
-        producers += [g for g in heartbeat_data.get_producer_groups() if g not in producers]
-        consumers += [g for g in heartbeat_data.get_consumer_groups() if g not in consumers]
-    n = max(len(producers), len(consumers), 1)
-    producers += [None] * (n - len(producers))
-    consumers += [None] * (n - len(consumers))
-    return list(zip(producers, consumers))
+def _enum(prefix: str, value: Union[int, str], what: str) -> int:
+    if isinstance(value, int):
+        return value
+    name = value.upper()
+    for cand in (prefix + name, "BC_" + name):
+        v = getattr(_P, cand, None)
+        if isinstance(v, int):
+            return v
+    raise errors.InvalidArgumentError(f"{what} {value!r} is not known", status=errors.INVALID_ARG)
 
 
-def heartbeat(fn: str, producer_group: Optional[str], consumer_group: Optional[str]) -> Call:
-    return Call(fn, (enc(producer_group), enc(consumer_group)), NONE, "send_heartbeat",
-                resource=producer_group or consumer_group)
+def heartbeat(fn: str, heartbeat_data: Optional[HeartbeatData], producer_group: Optional[str],
+              consumer_group: Optional[str]) -> Call:
+    """One heartbeat request with every group of ``heartbeat_data`` (consume type, message
+    model, start point, subscriptions) plus the groups named (a ``bc_heartbeat``)."""
+    hb = c_void_p()
+    call_out(lib.bc_heartbeat_new, out=hb)
+    c = Call(fn, (hb,), NONE, "send_heartbeat", resource=producer_group or consumer_group)
+    c.hold(lib.bc_heartbeat_free, hb)
+    try:
+        producers = [producer_group] if producer_group else []
+        consumers: List[ConsumerData] = [ConsumerData(consumer_group)] if consumer_group else []
+        if heartbeat_data is not None:
+            producers += heartbeat_data.get_producer_groups()
+            consumers += heartbeat_data.consumer_data_set
+        for g in producers:
+            call(lib.bc_heartbeat_add_producer, hb, enc(g))
+        for cd in consumers:
+            call(lib.bc_heartbeat_add_consumer, hb, enc(cd.group_name),
+                 _enum("BC_", cd.consume_type, "consume_type"),
+                 _enum("BC_MESSAGE_MODEL_", cd.message_model, "message_model"),
+                 _enum("BC_", cd.consume_from_where, "consume_from_where"))
+            for sub in cd.subscription_data_set:
+                topic = sub.get("topic", "")
+                expr = sub.get("sub_string") or sub.get("subString") or sub.get("expression") or "*"
+                etype = sub.get("expression_type") or sub.get("expressionType") or "TAG"
+                call(lib.bc_heartbeat_add_subscription, hb, enc(cd.group_name), enc(topic), enc(expr),
+                     _enum("BC_EXPRESSION_", etype, "expression_type"))
+        c.resource = c.resource or (producers[0] if producers else consumers[0].group_name if consumers else None)
+    except BaseException:
+        c.release()
+        raise
+    return c
 
 
 def end_transaction(producer_group: str, msg_id: str, offset_msg_id: str, queue_offset: int,

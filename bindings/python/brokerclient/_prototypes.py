@@ -68,8 +68,11 @@ PROTOTYPES: Dict[str, Tuple[str, List[str]]] = {
     'bc_client_send_batch_async': ('i32', ['handle', 'str', 'i32', 'ptr', 'size', 'cb:bc_send_cb', 'ptr', 'out_ptr']),
     'bc_client_send_batch_oneway': ('i32', ['handle', 'str', 'i32', 'ptr', 'size', 'out_ptr']),
     'bc_client_send_batch_oneway_async': ('i32', ['handle', 'str', 'i32', 'ptr', 'size', 'cb:bc_done_cb', 'ptr', 'out_ptr']),
+    'bc_client_send_heartbeat': ('i32', ['handle', 'handle', 'out_ptr']),
+    'bc_client_send_heartbeat_async': ('i32', ['handle', 'handle', 'cb:bc_done_cb', 'ptr', 'out_ptr']),
     'bc_client_send_oneway': ('i32', ['handle', 'str', 'i32', 'handle', 'out_ptr']),
     'bc_client_send_oneway_async': ('i32', ['handle', 'str', 'i32', 'handle', 'cb:bc_done_cb', 'ptr', 'out_ptr']),
+    'bc_client_set_notify_cb': ('i32', ['handle', 'cb:bc_notify_cb', 'ptr', 'cb:bc_free_cb', 'out_ptr']),
     'bc_client_set_transaction_check_cb': ('i32', ['handle', 'cb:bc_transaction_check_cb', 'ptr', 'cb:bc_free_cb', 'out_ptr']),
     'bc_client_unlock_batch_mq': ('i32', ['handle', 'str', 'str', 'out_ptr']),
     'bc_client_unlock_batch_mq_async': ('i32', ['handle', 'str', 'str', 'cb:bc_done_cb', 'ptr', 'out_ptr']),
@@ -97,6 +100,11 @@ PROTOTYPES: Dict[str, Tuple[str, List[str]]] = {
     'bc_error_message': ('str', ['handle']),
     'bc_error_remark': ('str', ['handle']),
     'bc_error_response_code': ('i32', ['handle']),
+    'bc_heartbeat_add_consumer': ('i32', ['handle', 'str', 'i32', 'i32', 'i32', 'out_ptr']),
+    'bc_heartbeat_add_producer': ('i32', ['handle', 'str', 'out_ptr']),
+    'bc_heartbeat_add_subscription': ('i32', ['handle', 'str', 'str', 'str', 'i32', 'out_ptr']),
+    'bc_heartbeat_free': ('void', ['handle']),
+    'bc_heartbeat_new': ('i32', ['out_ptr', 'out_ptr']),
     'bc_manager_add_broker': ('i32', ['handle', 'str', 'out_ptr', 'out_ptr']),
     'bc_manager_add_broker_async': ('i32', ['handle', 'str', 'cb:bc_string_cb', 'ptr', 'out_ptr']),
     'bc_manager_broker_state': ('i32', ['handle', 'str']),
@@ -128,6 +136,8 @@ PROTOTYPES: Dict[str, Tuple[str, List[str]]] = {
     'bc_manager_send_async_with_cancel': ('i32', ['handle', 'str', 'handle', 'handle', 'cb:bc_send_cb', 'ptr', 'out_ptr']),
     'bc_manager_send_batch': ('i32', ['handle', 'str', 'ptr', 'size', 'out_ptr', 'out_ptr']),
     'bc_manager_send_batch_async': ('i32', ['handle', 'str', 'ptr', 'size', 'cb:bc_send_cb', 'ptr', 'out_ptr']),
+    'bc_manager_send_heartbeat': ('i32', ['handle', 'handle', 'out_ptr']),
+    'bc_manager_send_heartbeat_async': ('i32', ['handle', 'handle', 'cb:bc_done_cb', 'ptr', 'out_ptr']),
     'bc_manager_start': ('i32', ['handle', 'out_ptr']),
     'bc_manager_start_async': ('i32', ['handle', 'cb:bc_done_cb', 'ptr', 'out_ptr']),
     'bc_manager_stats_json': ('i32', ['handle', 'out_ptr', 'out_ptr']),
@@ -187,6 +197,7 @@ CALLBACKS: Dict[str, Tuple[str, List[str]]] = {
     'bc_int64_cb': ('void', ['ptr', 'i32', 'handle', 'i64']),
     'bc_json_cb': ('void', ['ptr', 'i32', 'handle', 'str']),
     'bc_log_cb': ('void', ['ptr', 'i32', 'str', 'str', 'str']),
+    'bc_notify_cb': ('void', ['ptr', 'str']),
     'bc_pull_cb': ('void', ['ptr', 'i32', 'handle', 'handle']),
     'bc_send_cb': ('void', ['ptr', 'i32', 'handle', 'handle']),
     'bc_string_cb': ('void', ['ptr', 'i32', 'handle', 'str']),
@@ -199,6 +210,16 @@ BC_BROKER_HEALTHY = 0
 BC_BROKER_SUSPECT = 1
 BC_BROKER_DOWN = 2
 
+# enum bc_consume_from_where
+BC_CONSUME_FROM_LAST_OFFSET = 0
+BC_CONSUME_FROM_FIRST_OFFSET = 1
+BC_CONSUME_FROM_TIMESTAMP = 2
+
+# enum bc_consume_type
+BC_CONSUME_ACTIVELY = 0
+BC_CONSUME_PASSIVELY = 1
+BC_CONSUME_POP = 2
+
 # enum bc_expression_type
 BC_EXPRESSION_TAG = 0
 BC_EXPRESSION_SQL92 = 1
@@ -210,6 +231,10 @@ BC_LOG_WARN = 2
 BC_LOG_INFO = 3
 BC_LOG_DEBUG = 4
 BC_LOG_TRACE = 5
+
+# enum bc_message_model
+BC_MESSAGE_MODEL_CLUSTERING = 0
+BC_MESSAGE_MODEL_BROADCASTING = 1
 
 # enum bc_pull_status
 BC_PULL_FOUND = 0

@@ -39,16 +39,18 @@ from typing import (
 )
 
 from . import _lifecycle, _oplog, _ops, errors
-from ._lib import DONE_CB, FREE_CB, INT64_CB, PULL_CB, SEND_CB, STR_CB, TXCHECK_CB, lib
+from ._lib import DONE_CB, FREE_CB, INT64_CB, NOTIFY_CB, PULL_CB, SEND_CB, STR_CB, TXCHECK_CB, lib
 from ._native import call, call_out, call_string, enc, new_config, read_send_result, take_batch
 from ._ops import Call
 from .client import (
     DEFAULT_TIMEOUT,
     JSON,
     BrokerClient,
+    ConsumerChangeListener,
     TransactionChecker,
     _broker_stats,
     _dotted,
+    make_notify_callback,
     make_txcheck_callback,
     manager_options,
     split_manager_args,
@@ -452,6 +454,7 @@ class AsyncBrokerClient(_AsyncHandle):
         self.timeout = timeout
         self._client_id: Optional[str] = None
         self._txcheck: Optional[object] = None
+        self._notify: Optional[object] = None
         self._options = library_options(remote_config, transport_config, timeout, dict(options or {}))
         _oplog.record(self, "create_client", _oplog.start(), None)
 
@@ -462,6 +465,7 @@ class AsyncBrokerClient(_AsyncHandle):
         self.timeout = timeout
         self._client_id = None
         self._txcheck = None
+        self._notify = None
         self._options = {}
         self._adopt(h, q)
         return self
@@ -471,7 +475,7 @@ class AsyncBrokerClient(_AsyncHandle):
 
     def _free(self, h: int) -> None:
         lib.bc_client_free(h)
-        self._txcheck = None
+        self._txcheck = self._notify = None
 
     @property
     def log_addr(self) -> str:
@@ -641,8 +645,8 @@ class AsyncBrokerClient(_AsyncHandle):
         consumer_group: Optional[str] = None,
     ) -> None:
         """Registers this client in the groups of ``heartbeat_data`` and/or those named."""
-        for pg, cg in _ops.heartbeat_pairs(heartbeat_data, producer_group, consumer_group):
-            await self._none(_ops.heartbeat("bc_client_heartbeat", pg, cg))
+        await self._none(_ops.heartbeat("bc_client_send_heartbeat", heartbeat_data, producer_group,
+                                        consumer_group))
 
     async def unregister_client(self, producer_group: Optional[str] = None,
                                 consumer_group: Optional[str] = None) -> None:
@@ -668,6 +672,13 @@ class AsyncBrokerClient(_AsyncHandle):
         cb = make_txcheck_callback(checker) if checker is not None else TXCHECK_CB()
         call(lib.bc_client_set_transaction_check_cb, self._handle(), cb, None, FREE_CB())
         self._txcheck = cb if checker is not None else None
+
+    def set_consumer_change_callback(self, listener: Optional[ConsumerChangeListener]) -> None:
+        """As ``BrokerClient.set_consumer_change_callback``; here the listener runs on the
+        loop's thread (inside the queue's dispatch). Call it on the client's loop."""
+        cb = make_notify_callback(listener) if listener is not None else NOTIFY_CB()
+        call(lib.bc_client_set_notify_cb, self._handle(), cb, None, FREE_CB())
+        self._notify = cb if listener is not None else None
 
     async def create_topic(self, topic: str, queue_nums: int = 4) -> None:
         """Creates (or updates) ``topic`` on this broker (an admin request)."""
@@ -971,8 +982,8 @@ class AsyncBrokerManager(_AsyncHandle):
         consumer_group: Optional[str] = None,
     ) -> None:
         """Heartbeats every broker the manager knows."""
-        for pg, cg in _ops.heartbeat_pairs(heartbeat_data, producer_group, consumer_group):
-            await self._none(_ops.heartbeat("bc_manager_heartbeat", pg, cg))
+        await self._none(_ops.heartbeat("bc_manager_send_heartbeat", heartbeat_data, producer_group,
+                                        consumer_group))
 
     async def get_route_info(self, topic: str) -> JSON:
         """The route of ``topic`` from the manager's name servers."""

@@ -26,7 +26,7 @@ from typing import (
 from types import TracebackType
 
 from . import _lifecycle, _oplog, _ops, errors
-from ._lib import FREE_CB, TXCHECK_CB, lib
+from ._lib import FREE_CB, NOTIFY_CB, TXCHECK_CB, lib
 from ._native import call, call_out, call_string, enc, new_config, take_batch, take_send_result, take_string
 from ._ops import Call
 from .config import OptionValue, RemoteConfig, TransportConfig, library_options
@@ -105,6 +105,21 @@ def make_txcheck_callback(checker: TransactionChecker) -> object:
             return int(TransactionState.UNKNOWN)
 
     return TXCHECK_CB(on_check)
+
+
+ConsumerChangeListener = Callable[[str], None]
+
+
+def make_notify_callback(listener: ConsumerChangeListener) -> object:
+    """The C ``bc_notify_cb`` running ``listener(consumer_group)`` (exceptions are logged)."""
+
+    def on_notice(_ud: Optional[int], group: Optional[bytes]) -> None:
+        try:
+            listener(group.decode("utf-8", "replace") if group else "")
+        except BaseException:  # nothing may unwind into the library
+            _oplog.logger.exception("brokerclient: consumer-change listener failed")
+
+    return NOTIFY_CB(on_notice)
 
 
 class _Blocking:
@@ -199,6 +214,7 @@ class BrokerClient(_Blocking):
         self.timeout = timeout
         self._client_id: Optional[str] = None
         self._txcheck: Optional[object] = None
+        self._notify: Optional[object] = None
         self._owns = True
         cfg = new_config(library_options(remote_config, transport_config, timeout, dict(options or {})))
         try:
@@ -218,6 +234,7 @@ class BrokerClient(_Blocking):
         self.timeout = timeout
         self._client_id = None
         self._txcheck = None
+        self._notify = None
         self._owns = True
         self._h = h
         _lifecycle.register(self)
@@ -278,7 +295,7 @@ class BrokerClient(_Blocking):
             call(lib.bc_client_close, self._h, int(timeout * 1000))
         finally:
             lib.bc_client_free(self._h)
-            self._txcheck = None
+            self._txcheck = self._notify = None
             _oplog.record(self, "close", t0, None)
 
     def _shutdown_now(self) -> None:
@@ -430,9 +447,8 @@ class BrokerClient(_Blocking):
         consumer_group: Optional[str] = None,
     ) -> None:
         """Registers this client in the producer and consumer groups of ``heartbeat_data``
-        (and/or the groups given by name): one heartbeat request per pair of groups."""
-        for pg, cg in _ops.heartbeat_pairs(heartbeat_data, producer_group, consumer_group):
-            self._none(_ops.heartbeat("bc_client_heartbeat", pg, cg))
+        (and/or the groups given by name), with their modes and subscriptions: one request."""
+        self._none(_ops.heartbeat("bc_client_send_heartbeat", heartbeat_data, producer_group, consumer_group))
 
     def unregister_client(self, producer_group: Optional[str] = None,
                           consumer_group: Optional[str] = None) -> None:
@@ -461,6 +477,15 @@ class BrokerClient(_Blocking):
         cb = make_txcheck_callback(checker) if checker is not None else TXCHECK_CB()
         call(lib.bc_client_set_transaction_check_cb, self._handle(), cb, None, FREE_CB())
         self._txcheck = cb if checker is not None else None
+
+    def set_consumer_change_callback(self, listener: Optional[ConsumerChangeListener]) -> None:
+        """``listener(consumer_group)`` is told when a consumer group this client registered
+        (:meth:`send_heartbeat`) gains or loses a member (NOTIFY_CONSUMER_IDS_CHANGED: time to
+        rebalance); it runs on a library thread, where this client's blocking methods must not
+        be called. Notices are hints (the broker may drop them). ``None`` removes it."""
+        cb = make_notify_callback(listener) if listener is not None else NOTIFY_CB()
+        call(lib.bc_client_set_notify_cb, self._handle(), cb, None, FREE_CB())
+        self._notify = cb if listener is not None else None
 
     def create_topic(self, topic: str, queue_nums: int = 4) -> None:
         """Creates (or updates) ``topic`` on this broker (an admin request)."""
@@ -830,9 +855,8 @@ class BrokerManager(_Blocking):
         producer_group: Optional[str] = None,
         consumer_group: Optional[str] = None,
     ) -> None:
-        """Heartbeats every broker the manager knows (one request per pair of groups)."""
-        for pg, cg in _ops.heartbeat_pairs(heartbeat_data, producer_group, consumer_group):
-            self._none(_ops.heartbeat("bc_manager_heartbeat", pg, cg))
+        """Heartbeats every broker the manager knows (every group in one request each)."""
+        self._none(_ops.heartbeat("bc_manager_send_heartbeat", heartbeat_data, producer_group, consumer_group))
 
     def get_route_info(self, topic: str) -> JSON:
         """The route of ``topic`` from the manager's name servers (cached by the manager)."""

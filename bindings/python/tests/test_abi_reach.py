@@ -167,3 +167,37 @@ def test_async_reach(topic: str) -> None:
             assert m.stats()["brokers"]
 
     asyncio.run(main())
+
+
+def test_consumer_change_callback(topic: str) -> None:
+    group = unique("py_notify_cg")
+    notices: "queue.Queue[str]" = queue.Queue()
+    a = bc.create_broker_client(broker_addr(), 10.0)
+    b = bc.create_broker_client(broker_addr(), 10.0)
+    try:
+        a.send_heartbeat(consumer_group=group)
+        a.set_consumer_change_callback(notices.put)
+        b.send_heartbeat(consumer_group=group)  # a second member joins: the broker tells a
+        assert notices.get(timeout=30) == group
+        a.set_consumer_change_callback(None)
+    finally:
+        b.close()
+        a.close()
+
+
+def test_async_consumer_change_callback_runs_on_the_loop(topic: str) -> None:
+    import threading
+
+    async def main() -> None:
+        group = unique("py_notify_cg")
+        loop_thread = threading.get_ident()
+        got: "asyncio.Queue[tuple[str, int]]" = asyncio.Queue()
+        async with bc.create_async_broker_client(broker_addr(), 10.0) as a:
+            await a.send_heartbeat(consumer_group=group)
+            a.set_consumer_change_callback(lambda g: got.put_nowait((g, threading.get_ident())))
+            with bc.create_broker_client(broker_addr(), 10.0) as b:
+                b.send_heartbeat(consumer_group=group)
+                g, thread = await asyncio.wait_for(got.get(), 30)
+            assert g == group and thread == loop_thread
+
+    asyncio.run(main())

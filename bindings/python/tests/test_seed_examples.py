@@ -16,6 +16,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from typing import Dict
 
 import pytest
@@ -71,9 +72,14 @@ def run_example(code: str, *, with_client: bool = False) -> Dict[str, object]:
 
 @pytest.fixture(scope="module", autouse=True)
 def seed_topic() -> None:
-    """The document's topic exists on the test broker (4 queues)."""
+    """The document's topic exists on the test broker (4 queues) with a message visible on
+    queue 0, so the examples' pulls from offset 0 find one on a fresh broker too."""
     with bc.create_broker_client(broker_addr(), 10.0) as c:
         c.create_topic("test_topic", 4)
+        c.sync_send_message("producer_group", b"seed", bc.MessageQueue("test_topic", queue_id=0))
+        deadline = time.monotonic() + 20
+        while c.get_max_offset("test_topic", 0) < 1:  # a round trip per turn
+            assert time.monotonic() < deadline, "the seed message never became visible"
 
 
 # --- 1. BrokerClient ------------------------------------------------------------------------
@@ -457,12 +463,15 @@ def test_pattern_4_batch() -> None:
         )
 
         print(f"batch sent: {result.msg_id}")
-        pulled = client.pull_message("consumer_group", "test_topic", 0, result.queue_offset, 3)
     ''', with_client=True)
     r = ns["result"]
     assert isinstance(r, bc.SendResult) and r.is_success and len(r.msg_id.split(",")) == 3
-    pulled = ns["pulled"]
-    assert isinstance(pulled, bc.PullResult)
+    with bc.create_broker_client(broker_addr(), 10.0) as c:
+        # the broker answers once the batch is in the commit log; its queue entries follow
+        deadline = time.monotonic() + 20
+        while c.get_max_offset("test_topic", 0) < r.queue_offset + 3:  # a round trip per turn
+            assert time.monotonic() < deadline, "the batch never became visible"
+        pulled = c.pull_message("consumer_group", "test_topic", 0, r.queue_offset, 3)
     assert [(m.body, m.keys) for m in pulled.messages] == [
         (b"Message 1", "msg1"), (b"Message 2", "msg2"), (b"Message 3", "msg3")]
 
@@ -707,9 +716,18 @@ def test_batch_send_async_example_with_its_missing_producer_group() -> None:
 
 
 def test_heartbeat_data() -> None:
-    hb = bc.HeartbeatData(client_id="seed", producer_data_set=[bc.ProducerData("hb_pg")],
-                          consumer_data_set=[bc.ConsumerData(f"hb_cg_{os.getpid()}")])
+    group = f"hb_cg_{os.getpid()}"
+    hb = bc.HeartbeatData(
+        client_id="seed",
+        producer_data_set=[bc.ProducerData("hb_pg")],
+        consumer_data_set=[bc.ConsumerData(group, consume_type="CONSUME_ACTIVELY",
+                                           subscription_data_set=[{"topic": "test_topic", "sub_string": "TagA || TagB"}])],
+    )
     with bc.create_broker_client(broker_addr(), 10.0) as c:
         c.send_heartbeat(hb)
-        # the consumer group now has this client as a member
-        assert c.client_id in c.get_consumer_list(f"hb_cg_{os.getpid()}")
+        # one request registered the consumer group with this client as a member
+        assert c.client_id in c.get_consumer_list(group)
+        with pytest.raises(bc.InvalidArgumentError):
+            c.send_heartbeat(bc.HeartbeatData(consumer_data_set=[bc.ConsumerData(group, consume_type="NOPE")]))
+        with pytest.raises(bc.InvalidArgumentError):
+            c.send_heartbeat(bc.HeartbeatData())  # no group at all

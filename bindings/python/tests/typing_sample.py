@@ -136,10 +136,18 @@ def errors_part(e: BrokerError) -> str:
     if isinstance(e, BrokerResponseError):
         code: Optional[int] = e.response_code
         return str(code)
+    if isinstance(e, (bc.BrokerClosedError, bc.BrokerCancelledError, bc.BrokerForkedError,
+                      bc.BrokerFatalError, bc.InvalidArgumentError)):
+        return f"{e.status}{e.retriable}{e.fatal}"
     return e.status_name
+
+
+def enums_part() -> List[int]:
+    return [bc.SendStatus.SEND_OK, bc.PullStatus.FOUND, bc.ExpressionType.SQL92,
+            bc.BrokerState.HEALTHY, bc.TransactionState.UNKNOWN]
 
 
 def main(broker: str, namesrv: str, topic: str) -> int:
     seen = sync_part(broker, namesrv, topic)
     n = asyncio.run(async_part(broker, namesrv, topic))
-    return len(seen) + n + len(errors_part(OffsetError("x", topic, 0, 1)))
+    return len(seen) + n + len(errors_part(OffsetError("x", topic, 0, 1))) + len(enums_part())
