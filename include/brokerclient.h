@@ -467,6 +467,9 @@ typedef struct bc_client bc_client;
  * | `max.in.flight` | count | 4096 | operations in flight per client (a manager: times `pool.size`); one more is refused with `BC_ERR_WOULD_BLOCK` when submitted |
  * | `max.frame.bytes` | bytes | 16777216 | largest frame accepted or sent (the broker's own limit is 16 MiB by default) |
  * | `max.body.bytes` | bytes | 4194304 | largest message body (or batch) sent |
+ * | `compress.threshold.bytes` | bytes | 4096 | bodies (a batch: its bodies together) at least this long are sent compressed when that makes them smaller; 0 turns compression off |
+ * | `compress.codec` | zlib \| lz4 \| zstd | zlib | codec of compressed sends (lz4 and zstd need 5.x consumers; zlib is read by every version) |
+ * | `compress.level` | level | 5 | zlib 0–9, zstd 1–22; ignored by lz4 |
  * | `header.serializer` | json \| rocketmq | json | how request headers are encoded |
  * | `language` | name | JAVA | LanguageCode sent with each request (JAVA, RUST, GO, CPP, …) |
  * | `client.id` | text | `ip@instance` | the client id brokers see (consumer lists, heartbeats) |

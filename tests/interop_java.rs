@@ -188,17 +188,39 @@ fn java_consumer_reads_what_we_send() {
         .collect();
     let batch_sent = client.send_batch(&group, 0, &batch).expect("batch");
 
-    // plain, committed, 2 batch entries, then the delayed one (re-put after 1 s).
+    // Compressed on send (the default: zlib at 4 KiB, as the Java producer): one big message
+    // and a batch whose entries total over the threshold, so each entry is compressed.
+    let pattern = |len: usize, seed: u8| -> Vec<u8> {
+        (0..len)
+            .map(|i| b'a' + ((i + seed as usize) % 26) as u8)
+            .collect()
+    };
+    let mut big = Message::new(&topic, pattern(20_000, 0));
+    big.set_keys(["rbig"]);
+    let big_sent = client.send(&group, 0, &big).expect("send compressed");
+    let packed: Vec<Message> = (0..3u8)
+        .map(|i| {
+            let mut m = Message::new(&topic, pattern(3_000, i));
+            m.set_keys([format!("rz{i}")]);
+            m
+        })
+        .collect();
+    let packed_sent = client
+        .send_batch(&group, 0, &packed)
+        .expect("compressed batch");
+
+    // plain, committed, 2 batch entries, the compressed one, 3 compressed batch entries,
+    // then the delayed one (re-put after 1 s).
     let got = java(&[
         "consume",
         &namesrv_addr(),
         &topic,
         &unique_name("bc_interop_java_cg"),
-        "5",
+        "9",
         "30000",
     ]);
     let by_id: HashMap<String, &Value> = got.iter().map(|v| (text(v, "uniqueId"), v)).collect();
-    assert_eq!(by_id.len(), 5, "{got:#?}");
+    assert_eq!(by_id.len(), 9, "{got:#?}");
     assert!(
         !by_id.contains_key(&rolled_back.msg_id),
         "a rolled-back message was delivered: {got:#?}"
@@ -231,6 +253,24 @@ fn java_consumer_reads_what_we_send() {
         let b = by_id[id];
         assert_eq!(body(b), format!("batch {i}").as_bytes());
         assert_eq!(text(b, "keys"), format!("rb{i}"));
+    }
+
+    // The Java consumer inflates what we compressed.
+    let b = by_id[&big_sent.msg_id];
+    assert_eq!(
+        body(b),
+        pattern(20_000, 0),
+        "compressed body as Java reads it"
+    );
+    assert_eq!(text(b, "keys"), "rbig");
+    for (i, id) in packed_sent.msg_id.split(',').enumerate() {
+        let b = by_id[id];
+        assert_eq!(
+            body(b),
+            pattern(3_000, i as u8),
+            "compressed batch entry {i}"
+        );
+        assert_eq!(text(b, "keys"), format!("rz{i}"));
     }
 }
 

@@ -128,7 +128,7 @@ use once_cell::sync::OnceCell;
 use tokio::time::Instant;
 
 pub use blocking::BrokerClient;
-pub use config::{ClientConfig, DEFAULT_MAX_BODY_SIZE};
+pub use config::{ClientConfig, SendCompression, DEFAULT_MAX_BODY_SIZE};
 pub use handler::{NotifyHandler, TransactionCheckHandler};
 pub use types::{
     BoundaryType, EndTransaction, PullRequest, PullResult, PullStatus, SendResult, SendStatus,

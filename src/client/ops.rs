@@ -26,8 +26,8 @@ use crate::protocol::headers::{
     AUTO_CREATE_TOPIC_KEY,
 };
 use crate::protocol::message::{
-    decode_stored_message, decode_stored_messages, encode_batch_body, DecodeOptions, Message,
-    MessageExt,
+    compress_body_at, decode_stored_message, decode_stored_messages, encode_batch_body,
+    encoded_batch_len, DecodeOptions, Message, MessageExt,
 };
 use crate::protocol::msgid::{decode_offset_msg_id, unique_id};
 use crate::protocol::properties::{keys, NAME_VALUE_SEPARATOR, PROPERTY_SEPARATOR};
@@ -79,12 +79,13 @@ impl AsyncBrokerClient {
         msg: &Message,
         properties: String,
         batch: bool,
+        compression_bits: i32,
     ) -> SendMessageRequestHeaderV2 {
         let sys_flag = if is_transactional(msg) {
             sysflag::message::TRANSACTION_PREPARED_TYPE
         } else {
             0
-        };
+        } | compression_bits;
         SendMessageRequestHeaderV2 {
             producer_group: producer_group.into(),
             topic: msg.topic.clone(),
@@ -118,8 +119,28 @@ impl AsyncBrokerClient {
         Ok((props, id))
     }
 
+    /// The body as sent and the sysFlag bits that say how: compressed per
+    /// [`SendCompression`](super::SendCompression) when it is long enough and that makes it
+    /// smaller, else as it is (0).
+    fn wire_body(&self, body: &Bytes) -> (Bytes, i32) {
+        let c = self.inner.config.compression;
+        if !c.applies_to(body.len()) {
+            return (body.clone(), 0);
+        }
+        match compress_body_at(c.codec, body, c.level) {
+            Ok(packed) if packed.len() < body.len() => (
+                Bytes::from(packed),
+                sysflag::message::COMPRESSED | c.codec.sys_flag_bits(),
+            ),
+            // Incompressible (or the codec failed): sent as it is, as a smaller body would be.
+            _ => (body.clone(), 0),
+        }
+    }
+
     /// Sends one message to `queue_id` (negative: the broker picks) and waits for the broker
     /// to store it. A message with `TRAN_MSG=true` is sent as a transaction half message.
+    /// Bodies are compressed as the client's [`SendCompression`](super::SendCompression)
+    /// says.
     pub async fn send(
         &self,
         producer_group: &str,
@@ -127,9 +148,10 @@ impl AsyncBrokerClient {
         msg: &Message,
     ) -> Result<SendResult> {
         let (props, id) = self.prepare(producer_group, msg)?;
-        let header = self.send_header(producer_group, queue_id, msg, props, false);
+        let (body, bits) = self.wire_body(&msg.body);
+        let header = self.send_header(producer_group, queue_id, msg, props, false, bits);
         let resp = self
-            .call("send", request::SEND_MESSAGE_V2, &header, msg.body.clone())
+            .call("send", request::SEND_MESSAGE_V2, &header, body)
             .await?;
         let mut sent = self.send_result(resp, id)?;
         // 4.x brokers do not return `transactionId`; it is the UNIQ_KEY either way (the Java
@@ -148,16 +170,23 @@ impl AsyncBrokerClient {
         msg: &Message,
     ) -> Result<()> {
         let (props, _) = self.prepare(producer_group, msg)?;
-        let header = self.send_header(producer_group, queue_id, msg, props, false);
-        self.oneway(request::SEND_MESSAGE_V2, &header, msg.body.clone())
-            .await
+        let (body, bits) = self.wire_body(&msg.body);
+        let header = self.send_header(producer_group, queue_id, msg, props, false, bits);
+        self.oneway(request::SEND_MESSAGE_V2, &header, body).await
     }
 
-    fn prepare_batch(&self, producer_group: &str, msgs: &[Message]) -> Result<(Bytes, String)> {
+    /// A batch's body, its ids joined by commas, and the sysFlag compression bits of its
+    /// header: when its bodies total the compression threshold, every entry's body is
+    /// compressed (the flag covers the whole batch, so all or none).
+    fn prepare_batch(
+        &self,
+        producer_group: &str,
+        msgs: &[Message],
+    ) -> Result<(Bytes, String, i32)> {
         validate::group(producer_group)?;
         validate::batch(msgs, self.inner.config.max_body_size)?;
         let mut ids = Vec::with_capacity(msgs.len());
-        let with_ids: Vec<Message> = msgs
+        let mut with_ids: Vec<Message> = msgs
             .iter()
             .map(|m| {
                 let mut m = m.clone();
@@ -167,21 +196,36 @@ impl AsyncBrokerClient {
                 m
             })
             .collect();
+        // The limit bounds the batch as the application made it (with the ids added), before
+        // compression, as the Java producer checks a body before compressing it.
+        let len = encoded_batch_len(&with_ids);
+        if len > self.inner.config.max_body_size {
+            return Err(BrokerError::InvalidArgument(format!(
+                "batch encodes to {len} bytes, more than the maximum {}",
+                self.inner.config.max_body_size
+            )));
+        }
+        let c = self.inner.config.compression;
+        let compress = c.applies_to(msgs.iter().map(|m| m.body.len()).sum());
+        if compress {
+            for m in &mut with_ids {
+                m.body = compress_body_at(c.codec, &m.body, c.level)
+                    .map_err(|e| BrokerError::InvalidArgument(e.to_string()))?
+                    .into();
+            }
+        }
+        let bits = if compress {
+            sysflag::message::COMPRESSED | c.codec.sys_flag_bits()
+        } else {
+            0
+        };
         for m in &with_ids {
             validate::sent_properties(m.properties.encoded_len())?;
         }
         let mut body = Vec::new();
         encode_batch_body(&with_ids, &mut body)
             .map_err(|e| BrokerError::InvalidArgument(e.to_string()))?;
-        // Checked again as sent: the ids added above count towards the limit.
-        if body.len() > self.inner.config.max_body_size {
-            return Err(BrokerError::InvalidArgument(format!(
-                "batch encodes to {} bytes, more than the maximum {}",
-                body.len(),
-                self.inner.config.max_body_size
-            )));
-        }
-        Ok((Bytes::from(body), ids.join(",")))
+        Ok((Bytes::from(body), ids.join(","), bits))
     }
 
     /// The header of a batch. Its own properties stay empty: a 5.x broker appends them to
@@ -191,9 +235,10 @@ impl AsyncBrokerClient {
         producer_group: &str,
         queue_id: i32,
         first: &Message,
+        compression_bits: i32,
     ) -> SendMessageRequestHeaderV2 {
-        let mut h = self.send_header(producer_group, queue_id, first, String::new(), true);
-        h.sys_flag = 0;
+        let mut h = self.send_header(producer_group, queue_id, first, String::new(), true, 0);
+        h.sys_flag = compression_bits;
         h.flag = 0;
         h
     }
@@ -205,8 +250,8 @@ impl AsyncBrokerClient {
         queue_id: i32,
         msgs: &[Message],
     ) -> Result<SendResult> {
-        let (body, ids) = self.prepare_batch(producer_group, msgs)?;
-        let header = self.batch_header(producer_group, queue_id, &msgs[0]);
+        let (body, ids, bits) = self.prepare_batch(producer_group, msgs)?;
+        let header = self.batch_header(producer_group, queue_id, &msgs[0], bits);
         let resp = self
             .call("send batch", request::SEND_BATCH_MESSAGE, &header, body)
             .await?;
@@ -220,8 +265,8 @@ impl AsyncBrokerClient {
         queue_id: i32,
         msgs: &[Message],
     ) -> Result<()> {
-        let (body, _) = self.prepare_batch(producer_group, msgs)?;
-        let header = self.batch_header(producer_group, queue_id, &msgs[0]);
+        let (body, _, bits) = self.prepare_batch(producer_group, msgs)?;
+        let header = self.batch_header(producer_group, queue_id, &msgs[0], bits);
         self.oneway(request::SEND_BATCH_MESSAGE, &header, body)
             .await
     }

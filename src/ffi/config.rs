@@ -11,6 +11,7 @@ use super::error::bc_error;
 use super::status::bc_status;
 use super::text::{c_text, json_text};
 use crate::manager::ManagerConfig;
+use crate::protocol::sysflag::CompressionType;
 use crate::protocol::{LanguageCode, SerializeType};
 use crate::transport::{Credentials, TlsConfig};
 
@@ -25,6 +26,9 @@ use crate::transport::{Credentials, TlsConfig};
 /// | `max.in.flight` | count | 4096 | operations in flight per client (a manager: times `pool.size`); one more is refused with `BC_ERR_WOULD_BLOCK` when submitted |
 /// | `max.frame.bytes` | bytes | 16777216 | largest frame accepted or sent (the broker's own limit is 16 MiB by default) |
 /// | `max.body.bytes` | bytes | 4194304 | largest message body (or batch) sent |
+/// | `compress.threshold.bytes` | bytes | 4096 | bodies (a batch: its bodies together) at least this long are sent compressed when that makes them smaller; 0 turns compression off |
+/// | `compress.codec` | zlib \| lz4 \| zstd | zlib | codec of compressed sends (lz4 and zstd need 5.x consumers; zlib is read by every version) |
+/// | `compress.level` | level | 5 | zlib 0–9, zstd 1–22; ignored by lz4 |
 /// | `header.serializer` | json \| rocketmq | json | how request headers are encoded |
 /// | `language` | name | JAVA | LanguageCode sent with each request (JAVA, RUST, GO, CPP, …) |
 /// | `client.id` | text | `ip@instance` | the client id brokers see (consumer lists, heartbeats) |
@@ -87,6 +91,9 @@ pub(crate) const KEYS: &[Key] = &[
     key("max.in.flight", "count", "4096", "operations in flight per client (a manager: times `pool.size`); one more is refused with `BC_ERR_WOULD_BLOCK` when submitted"),
     key("max.frame.bytes", "bytes", "16777216", "largest frame accepted or sent (the broker's own limit is 16 MiB by default)"),
     key("max.body.bytes", "bytes", "4194304", "largest message body (or batch) sent"),
+    key("compress.threshold.bytes", "bytes", "4096", "bodies (a batch: its bodies together) at least this long are sent compressed when that makes them smaller; 0 turns compression off"),
+    key("compress.codec", "zlib \\| lz4 \\| zstd", "zlib", "codec of compressed sends (lz4 and zstd need 5.x consumers; zlib is read by every version)"),
+    key("compress.level", "level", "5", "zlib 0–9, zstd 1–22; ignored by lz4"),
     key("header.serializer", "json \\| rocketmq", "json", "how request headers are encoded"),
     key("language", "name", "JAVA", "LanguageCode sent with each request (JAVA, RUST, GO, CPP, …)"),
     key("client.id", "text", "`ip@instance`", "the client id brokers see (consumer lists, heartbeats)"),
@@ -191,6 +198,28 @@ fn apply(c: &mut ManagerConfig, key: &str, v: &str) -> Result<(), bc_error> {
         "max.in.flight" => t.max_in_flight = parse::<usize>(key, v)?.max(1),
         "max.frame.bytes" => t.max_frame_len = parse(key, v)?,
         "max.body.bytes" => c.client.max_body_size = parse(key, v)?,
+        "compress.threshold.bytes" => c.client.compression.threshold = parse(key, v)?,
+        "compress.codec" => {
+            c.client.compression.codec = match v.to_ascii_lowercase().as_str() {
+                "zlib" => CompressionType::Zlib,
+                "lz4" => CompressionType::Lz4,
+                "zstd" => CompressionType::Zstd,
+                _ => {
+                    return Err(bc_error::invalid_arg(&format!(
+                        "`{key}`: {v:?} is not zlib, lz4 or zstd"
+                    )))
+                }
+            }
+        }
+        "compress.level" => {
+            let level: i32 = parse(key, v)?;
+            if !(0..=22).contains(&level) {
+                return Err(bc_error::invalid_arg(&format!(
+                    "`{key}`: {level} is not between 0 and 22"
+                )));
+            }
+            c.client.compression.level = level;
+        }
         "header.serializer" => {
             t.serialize_type = match v.to_ascii_lowercase().as_str() {
                 "json" => SerializeType::Json,
@@ -415,6 +444,35 @@ pub extern "C" fn bc_config_free(config: *mut bc_config) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The compression keys land in the client configuration; bad values change nothing.
+    #[test]
+    fn compression_keys() {
+        let mut c = ManagerConfig::default();
+        assert_eq!(
+            c.client.compression,
+            crate::client::SendCompression::default()
+        );
+        apply(&mut c, "compress.codec", "ZSTD").unwrap();
+        apply(&mut c, "compress.level", "19").unwrap();
+        apply(&mut c, "compress.threshold.bytes", "0").unwrap();
+        let z = c.client.compression;
+        assert_eq!(
+            (z.codec, z.level, z.threshold),
+            (CompressionType::Zstd, 19, 0)
+        );
+        assert!(!z.applies_to(1 << 20), "threshold 0: off");
+        for (k, v) in [
+            ("compress.codec", "gzip"),
+            ("compress.level", "23"),
+            ("compress.level", "-1"),
+            ("compress.threshold.bytes", "-5"),
+        ] {
+            let e = apply(&mut c, k, v).expect_err(v);
+            assert_eq!(e.status, bc_status::BC_ERR_INVALID_ARG);
+        }
+        assert_eq!(c.client.compression, z);
+    }
 
     /// Replaces what stands between `start` and `end` in `text` with `body`; None when the
     /// markers are missing.

@@ -44,6 +44,13 @@ pub fn encode_batch_body(msgs: &[Message], out: &mut Vec<u8>) -> Result<()> {
     Ok(())
 }
 
+/// The length [`encode_batch_body`] makes for `msgs` (saturating; for size limits).
+pub fn encoded_batch_len(msgs: &[Message]) -> usize {
+    msgs.iter().fold(0usize, |n, m| {
+        n.saturating_add(BATCH_ENTRY_FIXED_LEN + m.body.len() + m.properties.encoded_len())
+    })
+}
+
 fn encode_batch_entry(flag: i32, body: &[u8], props: &Properties, out: &mut Vec<u8>) -> Result<()> {
     let props_len = i16_len(props.encoded_len(), "batch entry properties")?;
     let body_len = i32_len(body.len(), "batch entry body")?;
@@ -216,6 +223,7 @@ mod tests {
         fn batch_round_trip(msgs in proptest::collection::vec(any_message(), 0..8)) {
             let mut out = Vec::new();
             encode_batch_body(&msgs, &mut out).unwrap();
+            prop_assert_eq!(encoded_batch_len(&msgs), out.len());
             let entries = decode_batch_body(Bytes::from(out)).unwrap();
             prop_assert_eq!(entries.len(), msgs.len());
             for (e, m) in entries.iter().zip(&msgs) {

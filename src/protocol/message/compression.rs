@@ -27,13 +27,19 @@ pub(super) fn compression_of(sys_flag: i32) -> Result<CompressionType> {
 ///
 /// [`encode_stored_message`]: super::encode_stored_message
 pub fn compress_body(kind: CompressionType, body: &[u8]) -> Result<Vec<u8>> {
+    compress_body_at(kind, body, COMPRESSION_LEVEL)
+}
+
+/// [`compress_body`] at `level`: zlib 0–9 (higher values mean 9), zstd 1–22; LZ4 frames have
+/// no level.
+pub fn compress_body_at(kind: CompressionType, body: &[u8], level: i32) -> Result<Vec<u8>> {
     let unencodable = |e: std::io::Error| ProtocolError::Unencodable {
         what: "compressed body",
         reason: format!("{} compression failed: {e}", kind.name()),
     };
     match kind {
         CompressionType::Zlib => {
-            let level = flate2::Compression::new(COMPRESSION_LEVEL as u32);
+            let level = flate2::Compression::new(level.clamp(0, 9) as u32);
             let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), level);
             encoder.write_all(body).map_err(unencodable)?;
             encoder.finish().map_err(unencodable)
@@ -43,9 +49,7 @@ pub fn compress_body(kind: CompressionType, body: &[u8]) -> Result<Vec<u8>> {
             encoder.write_all(body).map_err(unencodable)?;
             encoder.finish().map_err(|e| unencodable(e.into()))
         }
-        CompressionType::Zstd => {
-            zstd::stream::encode_all(body, COMPRESSION_LEVEL).map_err(unencodable)
-        }
+        CompressionType::Zstd => zstd::stream::encode_all(body, level).map_err(unencodable),
     }
 }
 

@@ -29,8 +29,8 @@ mod compression;
 mod reader;
 mod stored;
 
-pub use batch::{decode_batch_body, encode_batch_body, BatchEntry};
-pub use compression::{compress_body, decompress_body};
+pub use batch::{decode_batch_body, encode_batch_body, encoded_batch_len, BatchEntry};
+pub use compression::{compress_body, compress_body_at, decompress_body};
 pub use stored::{
     body_crc, decode_stored_message, decode_stored_messages, encode_stored_message,
     unwrap_inner_batch, DecodeOptions, MessageExt, DEFAULT_MAX_BODY_SIZE, MAGIC_CODE_V1,
