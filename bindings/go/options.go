@@ -9,7 +9,7 @@ import (
 // Options are the settings of the C API's key table (the bc_config comment in brokerclient.h,
 // docs/c-api.md) as typed fields: durations as time.Duration, counts and sizes as int,
 // switches as bool. A zero field is unset: the library's default applies. Where zero is a
-// meaningful value (SendRetries, TLSEnable) the field is a pointer, nil meaning unset; Ptr
+// meaningful value (CompressThreshold, CompressLevel, SendRetries, TLSEnable) the field is a pointer, nil meaning unset; Ptr
 // makes one. Options.Config gives the Config that NewClient and NewManager take:
 //
 //	c, err := brokerclient.NewClient(addr, brokerclient.Options{
@@ -23,15 +23,18 @@ import (
 // bc_config_dump that each field sets its key. Durations are sent as whole milliseconds,
 // rounded up (a positive duration never becomes 0).
 type Options struct {
-	RequestTimeout   time.Duration    `bc:"request.timeout.ms" bctype:"ms"`               // deadline of each operation (connect + write + wait); default 3 s
-	ConnectTimeout   time.Duration    `bc:"connect.timeout.ms" bctype:"ms"`               // cap on establishing a connection (and its TLS handshake); default 3 s
-	MaxInFlight      int              `bc:"max.in.flight" bctype:"count"`                 // operations in flight per client (a manager: times PoolSize); default 4096
-	MaxFrameBytes    int              `bc:"max.frame.bytes" bctype:"bytes"`               // largest frame accepted or sent; default 16 MiB
-	MaxBodyBytes     int              `bc:"max.body.bytes" bctype:"bytes"`                // largest message body (or batch) sent; default 4 MiB
-	HeaderSerializer HeaderSerializer `bc:"header.serializer" bctype:"json \\| rocketmq"` // how request headers are encoded; default HeaderJSON
-	Language         string           `bc:"language" bctype:"name"`                       // LanguageCode sent with each request (JAVA, RUST, GO, CPP, …); default JAVA
-	ClientID         string           `bc:"client.id" bctype:"text"`                      // the client id brokers see; default ip@instance
-	InstanceName     string           `bc:"instance.name" bctype:"text"`                  // the instance part of the derived client id
+	RequestTimeout    time.Duration    `bc:"request.timeout.ms" bctype:"ms"`                // deadline of each operation (connect + write + wait); default 3 s
+	ConnectTimeout    time.Duration    `bc:"connect.timeout.ms" bctype:"ms"`                // cap on establishing a connection (and its TLS handshake); default 3 s
+	MaxInFlight       int              `bc:"max.in.flight" bctype:"count"`                  // operations in flight per client (a manager: times PoolSize); default 4096
+	MaxFrameBytes     int              `bc:"max.frame.bytes" bctype:"bytes"`                // largest frame accepted or sent; default 16 MiB
+	MaxBodyBytes      int              `bc:"max.body.bytes" bctype:"bytes"`                 // largest message body (or batch) sent; default 4 MiB
+	CompressThreshold *int             `bc:"compress.threshold.bytes" bctype:"bytes"`       // bodies at least this long are sent compressed when that makes them smaller; default 4096; Ptr(0) turns compression off
+	CompressCodec     CompressCodec    `bc:"compress.codec" bctype:"zlib \\| lz4 \\| zstd"` // codec of compressed sends; default CompressZlib (lz4 and zstd need 5.x consumers)
+	CompressLevel     *int             `bc:"compress.level" bctype:"level"`                 // zlib 0–9, zstd 1–22, ignored by lz4; default 5
+	HeaderSerializer  HeaderSerializer `bc:"header.serializer" bctype:"json \\| rocketmq"`  // how request headers are encoded; default HeaderJSON
+	Language          string           `bc:"language" bctype:"name"`                        // LanguageCode sent with each request (JAVA, RUST, GO, CPP, …); default JAVA
+	ClientID          string           `bc:"client.id" bctype:"text"`                       // the client id brokers see; default ip@instance
+	InstanceName      string           `bc:"instance.name" bctype:"text"`                   // the instance part of the derived client id
 
 	PoolSize                 int           `bc:"pool.size" bctype:"count"`                   // manager: connections per broker; default 5
 	MaxConsecutiveFailures   int           `bc:"max.consecutive.failures" bctype:"count"`    // manager: transport failures in a row before a broker is marked down; default 3
@@ -60,6 +63,15 @@ type HeaderSerializer string
 const (
 	HeaderJSON     HeaderSerializer = "json"     // RocketMQ's JSON headers (the default)
 	HeaderRocketMQ HeaderSerializer = "rocketmq" // RocketMQ's binary header encoding
+)
+
+// CompressCodec is the codec of compressed sends (the compress.codec key).
+type CompressCodec string
+
+const (
+	CompressZlib CompressCodec = "zlib" // read by every broker and consumer version (the default)
+	CompressLZ4  CompressCodec = "lz4"  // needs 5.x consumers
+	CompressZstd CompressCodec = "zstd" // needs 5.x consumers
 )
 
 // Ptr returns a pointer to v, for the pointer fields of Options: Ptr(0), Ptr(false).
