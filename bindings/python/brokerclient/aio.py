@@ -337,7 +337,8 @@ class _AsyncHandle:
             call_out(lib.bc_cancel_token_new, out=t)
             token = t.value
             args = args + (token,)
-        _pending[ud] = (fut, token, q, c.mq, time.perf_counter())
+        # the submission time only where a result reports it (a pull's pull_rt)
+        _pending[ud] = (fut, token, q, c.mq, time.perf_counter() if c.kind == _ops.PULL else 0.0)
         err = c_void_p()
         status = fn(*args, _CALLBACKS[c.kind], ud, byref(err))
         if status != errors.OK:  # not accepted: no callback will come
