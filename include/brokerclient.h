@@ -439,6 +439,13 @@ typedef int32_t bc_consume_from_where;
 #endif // __cplusplus
 
 /**
+ * The classes of failure after which a send may be tried again on another broker. Only
+ * failures that say nothing about the message itself are retried: a refused message
+ * (too large, no permission, a bad topic) would be refused again.
+ */
+typedef struct RetryOn RetryOn;
+
+/**
  * Pulled messages and the pull's outcome. Owned by whoever received it; one
  * `bc_batch_free` releases everything. Immutable: readable from any thread.
  */
@@ -482,6 +489,9 @@ typedef struct bc_client bc_client;
  * | `route.refresh.ms` | ms | 30000 | manager: how often routes are fetched again from the name servers |
  * | `name.server.attempt.timeout.ms` | ms | 1000 | manager: deadline of one attempt on one name server before the next is tried |
  * | `send.retries` | count | 2 | manager: further attempts of a route-aware send after a retriable failure, on another broker |
+ * | `send.retry.backoff.ms` | ms | 20 | manager: wait before the first retry of a send (0: at once), doubled per retry, jittered (half fixed, half random), within the send's deadline |
+ * | `send.retry.backoff.max.ms` | ms | 1000 | manager: longest wait between send retries |
+ * | `send.retry.on` | list | all | manager: failures a send is retried after, comma-separated: `connection`, `timeout` (may duplicate: the broker may have stored it), `busy`, `system`, `route`; `all` or `none` |
  * | `acl.access.key` | text | unset | ACL: sign every request with this access key … |
  * | `acl.secret.key` | secret | unset | … and this secret key (both or neither; never logged or dumped) |
  * | `acl.security.token` | secret | unset | ACL: `SecurityToken` sent and signed with each request |

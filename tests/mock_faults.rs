@@ -516,6 +516,79 @@ fn system_busy_comes_back_as_a_response_and_maps_to_broker_busy() {
     });
 }
 
+/// The manager's send retry policy: a busy broker is tried `1 + send_retries` times with the
+/// back-off between attempts; a policy that does not retry busy brokers tries once; a failure
+/// that says the message is bad is never retried. (One broker: the retry falls back to it.)
+#[test]
+fn manager_send_retries_follow_the_policy() {
+    use brokerclient::manager::retry::RetryOn;
+    use brokerclient::manager::{BrokerManager, ManagerConfig};
+    let mock = MockBroker::start().unwrap();
+    let manager = |retry_on: RetryOn, backoff: Duration| {
+        let config = ManagerConfig {
+            send_retries: 2,
+            send_retry_backoff: backoff,
+            send_retry_max_backoff: backoff,
+            send_retry_on: retry_on,
+            ..Default::default()
+        };
+        let m = BrokerManager::from_name_servers(&mock.addr(), config).unwrap();
+        m.with_timeout(Duration::from_secs(30))
+    };
+    let msg = brokerclient::protocol::message::Message::new("Retried", &b"x"[..]);
+    let busy = "[REJECTREQUEST]system busy";
+    mock.set_behavior_for(
+        request::SEND_MESSAGE_V2,
+        Behavior::RespondWith(response::SYSTEM_BUSY, busy.into()),
+    );
+
+    let all = manager(RetryOn::ALL, Duration::from_millis(200));
+    mock.reset_counters();
+    let started = std::time::Instant::now();
+    let err = all.send("pg", &msg).expect_err("busy every time");
+    assert!(matches!(err, BrokerError::BrokerBusy { .. }), "{err:?}");
+    assert_eq!(
+        mock.requests(request::SEND_MESSAGE_V2),
+        3,
+        "1 + send_retries attempts"
+    );
+    // Two waits, each at least half the 200 ms back-off (jitter keeps the upper half).
+    assert!(
+        started.elapsed() >= Duration::from_millis(200),
+        "{:?}",
+        started.elapsed()
+    );
+
+    let no_busy = manager(
+        RetryOn::parse("connection,timeout").unwrap(),
+        Duration::ZERO,
+    );
+    mock.reset_counters();
+    assert!(no_busy.send("pg", &msg).is_err());
+    assert_eq!(
+        mock.requests(request::SEND_MESSAGE_V2),
+        1,
+        "busy is not retried"
+    );
+
+    mock.set_behavior_for(
+        request::SEND_MESSAGE_V2,
+        Behavior::RespondWith(response::MESSAGE_ILLEGAL, "bad".into()),
+    );
+    mock.reset_counters();
+    assert!(all.send("pg", &msg).is_err());
+    assert_eq!(
+        mock.requests(request::SEND_MESSAGE_V2),
+        1,
+        "a refused message is final"
+    );
+
+    mock.clear_behavior_overrides();
+    assert!(all.send("pg", &msg).is_ok());
+    all.shutdown(Duration::from_secs(5)).unwrap();
+    no_busy.shutdown(Duration::from_secs(5)).unwrap();
+}
+
 #[test]
 fn full_window_refuses_at_once_and_frees_up_after_timeouts() {
     let mock = MockBroker::start().unwrap();

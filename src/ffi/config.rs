@@ -10,6 +10,7 @@ use super::boundary::{
 use super::error::bc_error;
 use super::status::bc_status;
 use super::text::{c_text, json_text};
+use crate::manager::retry::RetryOn;
 use crate::manager::ManagerConfig;
 use crate::protocol::sysflag::CompressionType;
 use crate::protocol::{LanguageCode, SerializeType};
@@ -41,6 +42,9 @@ use crate::transport::{Credentials, TlsConfig};
 /// | `route.refresh.ms` | ms | 30000 | manager: how often routes are fetched again from the name servers |
 /// | `name.server.attempt.timeout.ms` | ms | 1000 | manager: deadline of one attempt on one name server before the next is tried |
 /// | `send.retries` | count | 2 | manager: further attempts of a route-aware send after a retriable failure, on another broker |
+/// | `send.retry.backoff.ms` | ms | 20 | manager: wait before the first retry of a send (0: at once), doubled per retry, jittered (half fixed, half random), within the send's deadline |
+/// | `send.retry.backoff.max.ms` | ms | 1000 | manager: longest wait between send retries |
+/// | `send.retry.on` | list | all | manager: failures a send is retried after, comma-separated: `connection`, `timeout` (may duplicate: the broker may have stored it), `busy`, `system`, `route`; `all` or `none` |
 /// | `acl.access.key` | text | unset | ACL: sign every request with this access key … |
 /// | `acl.secret.key` | secret | unset | … and this secret key (both or neither; never logged or dumped) |
 /// | `acl.security.token` | secret | unset | ACL: `SecurityToken` sent and signed with each request |
@@ -106,6 +110,9 @@ pub(crate) const KEYS: &[Key] = &[
     key("route.refresh.ms", "ms", "30000", "manager: how often routes are fetched again from the name servers"),
     key("name.server.attempt.timeout.ms", "ms", "1000", "manager: deadline of one attempt on one name server before the next is tried"),
     key("send.retries", "count", "2", "manager: further attempts of a route-aware send after a retriable failure, on another broker"),
+    key("send.retry.backoff.ms", "ms", "20", "manager: wait before the first retry of a send (0: at once), doubled per retry, jittered (half fixed, half random), within the send's deadline"),
+    key("send.retry.backoff.max.ms", "ms", "1000", "manager: longest wait between send retries"),
+    key("send.retry.on", "list", "all", "manager: failures a send is retried after, comma-separated: `connection`, `timeout` (may duplicate: the broker may have stored it), `busy`, `system`, `route`; `all` or `none`"),
     key("acl.access.key", "text", "unset", "ACL: sign every request with this access key …"),
     key("acl.secret.key", "secret", "unset", "… and this secret key (both or neither; never logged or dumped)"),
     key("acl.security.token", "secret", "unset", "ACL: `SecurityToken` sent and signed with each request"),
@@ -249,6 +256,14 @@ fn apply(c: &mut ManagerConfig, key: &str, v: &str) -> Result<(), bc_error> {
         "probe.timeout.ms" => c.probe_timeout = millis(key, v)?,
         "name.server.attempt.timeout.ms" => c.name_server_attempt_timeout = millis(key, v)?,
         "send.retries" => c.send_retries = parse(key, v)?,
+        "send.retry.backoff.ms" => {
+            c.send_retry_backoff = Duration::from_millis(parse(key, v)?);
+        }
+        "send.retry.backoff.max.ms" => c.send_retry_max_backoff = millis(key, v)?,
+        "send.retry.on" => {
+            c.send_retry_on =
+                RetryOn::parse(v).map_err(|e| bc_error::invalid_arg(&format!("`{key}`: {e}")))?;
+        }
         "acl.access.key" => credentials(c).access_key = secret(key, v)?,
         "acl.secret.key" => credentials(c).secret_key = secret(key, v)?,
         "acl.security.token" => credentials(c).security_token = Some(secret(key, v)?),
@@ -444,6 +459,28 @@ pub extern "C" fn bc_config_free(config: *mut bc_config) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The retry keys land in the manager configuration.
+    #[test]
+    fn send_retry_keys() {
+        let mut c = ManagerConfig::default();
+        apply(&mut c, "send.retry.backoff.ms", "0").unwrap();
+        apply(&mut c, "send.retry.backoff.max.ms", "250").unwrap();
+        apply(&mut c, "send.retry.on", "connection, busy").unwrap();
+        assert_eq!(c.send_retry_backoff, Duration::ZERO);
+        assert_eq!(c.send_retry_max_backoff, Duration::from_millis(250));
+        assert!(c.send_retry_on.connection && c.send_retry_on.busy && !c.send_retry_on.timeout);
+        for (k, v) in [
+            ("send.retry.on", "sometimes"),
+            ("send.retry.backoff.max.ms", "0"),
+            ("send.retry.backoff.ms", "-1"),
+        ] {
+            assert_eq!(
+                apply(&mut c, k, v).expect_err(v).status,
+                bc_status::BC_ERR_INVALID_ARG
+            );
+        }
+    }
 
     /// The compression keys land in the client configuration; bad values change nothing.
     #[test]

@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio::time::Instant;
 
+use super::retry::jittered;
 use crate::error::BrokerError;
 
 /// What the manager believes about a broker.
@@ -94,7 +95,7 @@ impl Health {
         if s.consecutive_failures >= self.max_failures {
             s.state = BrokerState::Down;
             s.backoff = self.initial_backoff;
-            s.next_probe = now + s.backoff;
+            s.next_probe = now + jittered(s.backoff);
             true
         } else {
             s.state = BrokerState::Suspect;
@@ -108,11 +109,12 @@ impl Health {
         s.state == BrokerState::Down && s.next_probe <= now
     }
 
-    /// A probe failed: wait twice as long (capped) before the next one.
+    /// A probe failed: wait twice as long (capped, then jittered: [`jittered`]) before the
+    /// next one, so the clients of a broker that went down together do not probe together.
     pub fn probe_failed(&self, now: Instant) {
         let mut s = self.lock();
         s.backoff = (s.backoff * 2).min(self.max_backoff);
-        s.next_probe = now + s.backoff;
+        s.next_probe = now + jittered(s.backoff);
     }
 
     /// Defers the next probe while one is running, so the ticker does not start another.
@@ -137,6 +139,8 @@ mod tests {
         assert_eq!(h.state(), BrokerState::Down);
         assert!(!h.record_failure(t0), "already down");
         assert!(!h.probe_due(t0));
+        // The first probe is due within the (jittered) initial back-off: 50..=100 ms.
+        assert!(!h.probe_due(t0 + Duration::from_millis(49)));
         assert!(h.probe_due(t0 + Duration::from_millis(100)));
         assert!(h.record_success());
         assert_eq!(h.state(), BrokerState::Healthy);
@@ -172,7 +176,11 @@ mod tests {
             waits.push(wait.as_millis());
             now += wait;
         }
-        assert_eq!(waits, vec![200, 350, 350, 350]);
+        // Doubling, capped at 350 ms, each wait jittered into its upper half (10 ms steps).
+        let bounds = [(100, 200), (170, 350), (170, 350), (170, 350)];
+        for (w, (lo, hi)) in waits.iter().zip(bounds) {
+            assert!((lo..=hi + 10).contains(w), "{waits:?}");
+        }
     }
 
     #[test]

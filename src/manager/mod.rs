@@ -6,6 +6,7 @@ mod blocking;
 mod health;
 mod metrics;
 mod pool;
+pub mod retry;
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
@@ -51,6 +52,13 @@ pub struct ManagerConfig {
     pub name_server_attempt_timeout: Duration,
     /// Further attempts of a route-aware send after a retriable failure (as Java: 2).
     pub send_retries: u32,
+    /// Wait before the first retry of a send; doubled per retry up to
+    /// `send_retry_max_backoff`, with jitter ([`retry::retry_backoff`]); within the send's
+    /// deadline. Zero: retry at once (the Java producer's behaviour).
+    pub send_retry_backoff: Duration,
+    pub send_retry_max_backoff: Duration,
+    /// Which failures a send is retried after ([`retry::RetryOn`]).
+    pub send_retry_on: retry::RetryOn,
 }
 
 impl Default for ManagerConfig {
@@ -65,6 +73,9 @@ impl Default for ManagerConfig {
             route_refresh_interval: Duration::from_secs(30),
             name_server_attempt_timeout: Duration::from_secs(1),
             send_retries: 2,
+            send_retry_backoff: Duration::from_millis(20),
+            send_retry_max_backoff: Duration::from_secs(1),
+            send_retry_on: retry::RetryOn::ALL,
         }
     }
 }
@@ -633,11 +644,25 @@ impl AsyncBrokerManager {
             let Some((addr, queue_id)) = self.pick_queue(&queues, &failed_brokers) else {
                 break;
             };
+            if attempt > 0 {
+                // Back off before another broker is tried, never past the deadline.
+                let c = &self.inner.config;
+                let wait = retry::retry_backoff(
+                    c.send_retry_backoff,
+                    c.send_retry_max_backoff,
+                    attempt as u32,
+                );
+                tokio::time::sleep(wait.min(left)).await;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
             let cap = left / (attempts - attempt) as u32;
             let send_one = |client: AsyncBrokerClient| send(client, queue_id);
             match self.with_broker_timeout(&addr, cap, send_one).await {
                 Ok(r) => return Ok(r),
-                Err(e) if e.is_retriable() => {
+                Err(e) if self.inner.config.send_retry_on.covers(&e) => {
                     warn!(addr, topic, attempt, error = %e, "send failed; trying another broker");
                     failed_brokers.push(addr);
                     last_err = Some(e);
