@@ -9,7 +9,7 @@ import (
 // Options are the settings of the C API's key table (the bc_config comment in brokerclient.h,
 // docs/c-api.md) as typed fields: durations as time.Duration, counts and sizes as int,
 // switches as bool. A zero field is unset: the library's default applies. Where zero is a
-// meaningful value (CompressThreshold, CompressLevel, SendRetries, TLSEnable) the field is a pointer, nil meaning unset; Ptr
+// meaningful value (CompressThreshold, CompressLevel, SendRetries, SendRetryBackoff, TLSEnable) the field is a pointer, nil meaning unset; Ptr
 // makes one. Options.Config gives the Config that NewClient and NewManager take:
 //
 //	c, err := brokerclient.NewClient(addr, brokerclient.Options{
@@ -36,14 +36,17 @@ type Options struct {
 	ClientID          string           `bc:"client.id" bctype:"text"`                       // the client id brokers see; default ip@instance
 	InstanceName      string           `bc:"instance.name" bctype:"text"`                   // the instance part of the derived client id
 
-	PoolSize                 int           `bc:"pool.size" bctype:"count"`                   // manager: connections per broker; default 5
-	MaxConsecutiveFailures   int           `bc:"max.consecutive.failures" bctype:"count"`    // manager: transport failures in a row before a broker is marked down; default 3
-	ProbeBackoffInitial      time.Duration `bc:"probe.backoff.initial.ms" bctype:"ms"`       // manager: first wait before probing a down broker; default 200 ms
-	ProbeBackoffMax          time.Duration `bc:"probe.backoff.max.ms" bctype:"ms"`           // manager: longest wait between probes; default 5 s
-	ProbeTimeout             time.Duration `bc:"probe.timeout.ms" bctype:"ms"`               // manager: deadline of one health probe; default 1 s
-	RouteRefresh             time.Duration `bc:"route.refresh.ms" bctype:"ms"`               // manager: how often routes are fetched again; default 30 s
-	NameServerAttemptTimeout time.Duration `bc:"name.server.attempt.timeout.ms" bctype:"ms"` // manager: deadline of one attempt on one name server; default 1 s
-	SendRetries              *int          `bc:"send.retries" bctype:"count"`                // manager: further attempts of a route-aware send; default 2; Ptr(0) for none
+	PoolSize                 int            `bc:"pool.size" bctype:"count"`                   // manager: connections per broker; default 5
+	MaxConsecutiveFailures   int            `bc:"max.consecutive.failures" bctype:"count"`    // manager: transport failures in a row before a broker is marked down; default 3
+	ProbeBackoffInitial      time.Duration  `bc:"probe.backoff.initial.ms" bctype:"ms"`       // manager: first wait before probing a down broker; default 200 ms
+	ProbeBackoffMax          time.Duration  `bc:"probe.backoff.max.ms" bctype:"ms"`           // manager: longest wait between probes; default 5 s
+	ProbeTimeout             time.Duration  `bc:"probe.timeout.ms" bctype:"ms"`               // manager: deadline of one health probe; default 1 s
+	RouteRefresh             time.Duration  `bc:"route.refresh.ms" bctype:"ms"`               // manager: how often routes are fetched again; default 30 s
+	NameServerAttemptTimeout time.Duration  `bc:"name.server.attempt.timeout.ms" bctype:"ms"` // manager: deadline of one attempt on one name server; default 1 s
+	SendRetries              *int           `bc:"send.retries" bctype:"count"`                // manager: further attempts of a route-aware send; default 2; Ptr(0) for none
+	SendRetryBackoff         *time.Duration `bc:"send.retry.backoff.ms" bctype:"ms"`          // manager: wait before the first retry, doubled per retry, jittered; default 20 ms; Ptr(time.Duration(0)) retries at once
+	SendRetryBackoffMax      time.Duration  `bc:"send.retry.backoff.max.ms" bctype:"ms"`      // manager: longest wait between send retries; default 1 s
+	SendRetryOn              string         `bc:"send.retry.on" bctype:"list"`                // manager: failures a send is retried after, comma-separated: connection, timeout, busy, system, route; "all" (default) or "none"
 
 	ACLAccessKey     string `bc:"acl.access.key" bctype:"text"`       // ACL: sign every request with this access key …
 	ACLSecretKey     string `bc:"acl.secret.key" bctype:"secret"`     // … and this secret key (both or neither)

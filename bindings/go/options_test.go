@@ -93,7 +93,7 @@ func goKindFits(t *testing.T, kind string, ft reflect.Type) bool {
 		return ft.Kind() == reflect.Int
 	case kind == "bool":
 		return ft.Kind() == reflect.Bool
-	case kind == "text", kind == "name", kind == "path", kind == "secret",
+	case kind == "text", kind == "name", kind == "path", kind == "secret", kind == "list",
 		strings.Contains(kind, `\|`): // a choice of words, e.g. json \| rocketmq
 		return ft.Kind() == reflect.String
 	}
@@ -171,6 +171,9 @@ func TestOptionsLandAsKeys(t *testing.T) {
 		RouteRefresh:             45 * time.Second,
 		NameServerAttemptTimeout: 700 * time.Millisecond,
 		SendRetries:              Ptr(0),
+		SendRetryBackoff:         Ptr(time.Duration(0)),
+		SendRetryBackoffMax:      300 * time.Millisecond,
+		SendRetryOn:              "connection,busy",
 		ACLAccessKey:             "ak",
 		ACLSecretKey:             "sk",
 		ACLSecurityToken:         "token",
@@ -202,6 +205,9 @@ func TestOptionsLandAsKeys(t *testing.T) {
 		"route.refresh.ms":               "45000",
 		"name.server.attempt.timeout.ms": "700",
 		"send.retries":                   "0",
+		"send.retry.backoff.ms":          "0",
+		"send.retry.backoff.max.ms":      "300",
+		"send.retry.on":                  "connection,busy",
 		"acl.access.key":                 "ak",
 		"acl.secret.key":                 "***",
 		"acl.security.token":             "***",
