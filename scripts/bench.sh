@@ -105,7 +105,9 @@ build_own() { # build_own NAME SCRIPT: one of our own programs; a failed build f
     "$2" >"$OUT/build-$1.log" 2>&1 || own_build_failed "$1" "target/bench/build-$1.log"
 }
 build_gobinding() {
-    local tags=()
+    # The binding's default build links an installed library (pkg-config); the bench links the
+    # checkout's own build.
+    local tags=(-tags brokerclient_repo)
     [ "$PROFILE" = release ] && tags=(-tags brokerclient_release)
     (cd bench/go && go build "${tags[@]}" -o "$OUT/brokerclient-go" .)
 }

@@ -177,9 +177,9 @@ secure_bindings() {
     [[ -x /usr/local/go/bin/go ]] && gobin=/usr/local/go/bin/go
     if command -v "$gobin" >/dev/null; then
         secure_step "Go: go vet" "$out/go-vet.log" 300 true \
-            bash -c 'cd bindings/go && "$0" vet ./...' "$gobin"
+            bash -c 'cd bindings/go && "$0" vet -tags brokerclient_repo ./...' "$gobin"
         secure_step "Go: go test -race -run '^TestSecure\$' -v" "$out/go-test.log" 600 go_summary \
-            bash -c 'cd bindings/go && "$0" test -race -count=1 -run "^TestSecure\$" -v .' "$gobin"
+            bash -c 'cd bindings/go && "$0" test -tags brokerclient_repo -race -count=1 -run "^TestSecure\$" -v .' "$gobin"
     else
         secure_result "Go: go installed (need Go >= 1.24)" 1 /dev/null
     fi

@@ -60,7 +60,7 @@ scripts/python-tests.sh
 step "C ABI: C/C++ tests and C samples (gcc+clang; plain, ASan+UBSan, valgrind)"
 BC_TEST_STRICT=1 BC_BROKER_ADDR=127.0.0.1:10911 scripts/c-tests.sh all
 
-step "Go binding: go vet, go test -race and with cgocheck2, quickstart, pkg-config build"
+step "Go binding: go vet, go test -race and with cgocheck2, quickstart, a fresh module through pkg-config"
 BC_TEST_STRICT=1 BC_BROKER_ADDR=127.0.0.1:10911 BC_NAMESRV_ADDR=127.0.0.1:9876 scripts/go-tests.sh
 
 step "Java client interop: the official rocketmq-client 5.3.3 and this library, both ways"
