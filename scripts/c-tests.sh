@@ -15,12 +15,15 @@
 #             --track-origins=yes, with fewer iterations (BC_VALGRIND_ITERATIONS, default 100).
 #   all       the three in turn, one summary.
 #
-# The samples and bindings/cpp/tests need the real broker: this script does not start it
-# (scripts/test.sh does) and FAILS when it is not reachable at $BC_BROKER_ADDR (default
-# 127.0.0.1:10911); bindings/cpp/tests also asks the name server at $BC_NAMESRV_ADDR (default
-# 127.0.0.1:9876; scripts/with-mock-broker.sh points both at the mock broker). tests/c needs no
-# broker. Links against target/debug/libbrokerclient.so (built here with `cargo build --lib`)
-# with an rpath. Binaries and logs: target/c-tests/<mode>/.
+# The samples, bindings/cpp/tests and tests/c/test_operations.c need the real broker: this
+# script does not start it (scripts/test.sh does) and FAILS when it is not reachable at
+# $BC_BROKER_ADDR (default 127.0.0.1:10911); bindings/cpp/tests and test_operations also ask the
+# name server at $BC_NAMESRV_ADDR (default 127.0.0.1:9876; scripts/with-mock-broker.sh points
+# both at the mock broker, where they skip by name what only a real broker does). The rest of
+# tests/c needs no broker. test_operations must call every function the header declares (the
+# fault proxy's aside): a step below fails when one is not called there. Links against
+# target/debug/libbrokerclient.so (built here with `cargo build --lib`) with an rpath.
+# Binaries and logs: target/c-tests/<mode>/.
 #
 # Environment: BC_BROKER_ADDR, BC_NAMESRV_ADDR; BC_TEST_ITERATIONS (sends per sample, default
 # 1000; stress loops of test_api, default 200); BC_VALGRIND_ITERATIONS; C_TESTS_CC /
@@ -159,22 +162,32 @@ fi
 run_step "tests/c/bad_input_table.inc matches the header" "$ROOT/target/c-tests/bad-input-table.log" 60 \
     python3 scripts/gen-c-bad-input.py --check
 
-# bindings/cpp/brokerclient.hpp wraps every function the header declares unconditionally (the
-# fault proxy's, under BC_FEATURE_FAULT_PROXY, are test-only): a new function must be wrapped.
-# Names are taken from the preprocessed header and looked up in the wrapper without comments.
-cpp_wrapper_check() {
-    local declared code missing=() f
+# header_functions_in VERB CALLS SOURCE COMPILER: every function the header declares
+# unconditionally (the fault proxy's, under BC_FEATURE_FAULT_PROXY, are test-only) must occur in
+# SOURCE without its comments (stripped by COMPILER): as a word, or with CALLS=1 as a call (the
+# name followed by "("). Names are taken from the preprocessed header.
+header_functions_in() {
+    local verb=$1 calls=$2 src=$3 cc=$4 declared code missing=() f
     declared=$(gcc -E -P -x c include/brokerclient.h | grep -o '\bbc_[A-Za-z0-9_]*[[:space:]]*(' | tr -d '( \t' | sort -u)
-    code=$(g++ -fpreprocessed -dD -E -P bindings/cpp/brokerclient.hpp) || return 1
+    code=$("$cc" -fpreprocessed -dD -E -P "$src") || return 1
     for f in $declared; do
-        grep -qw "$f" <<<"$code" || missing+=("$f")
+        if [ "$calls" = 1 ]; then
+            grep -qE "\\b$f[[:space:]]*\\(" <<<"$code" || missing+=("$f")
+        else
+            grep -qw "$f" <<<"$code" || missing+=("$f")
+        fi
     done
-    echo "$(wc -w <<<"$declared") functions declared, ${#missing[@]} not wrapped"
-    [ "${#missing[@]}" -eq 0 ] || { printf '  not wrapped: %s\n' "${missing[@]}"; return 1; }
+    echo "$(wc -w <<<"$declared") functions declared, ${#missing[@]} not $verb"
+    [ "${#missing[@]}" -eq 0 ] || { printf "  not $verb: %s\n" "${missing[@]}"; return 1; }
 }
-export -f cpp_wrapper_check
+export -f header_functions_in
+# bindings/cpp/brokerclient.hpp wraps every one: a new function must be wrapped.
 run_step "bindings/cpp/brokerclient.hpp wraps every header function" "$ROOT/target/c-tests/cpp-wrapper.log" 60 \
-    bash -c cpp_wrapper_check
+    bash -c 'header_functions_in wrapped 0 bindings/cpp/brokerclient.hpp g++'
+# tests/c/test_operations.c calls every one against the broker: a new function must be called
+# there.
+run_step "tests/c/test_operations.c calls every header function" "$ROOT/target/c-tests/c-operations.log" 60 \
+    bash -c 'header_functions_in called 1 tests/c/test_operations.c gcc'
 
 shopt -s nullglob
 C_SOURCES=(tests/c/*.c examples-c/*.c)
