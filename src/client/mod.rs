@@ -126,6 +126,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use once_cell::sync::OnceCell;
 use tokio::time::Instant;
+use tracing::Instrument;
 
 pub use blocking::BrokerClient;
 pub use config::{ClientConfig, SendCompression, DEFAULT_MAX_BODY_SIZE};
@@ -330,6 +331,11 @@ impl AsyncBrokerClient {
             .await
     }
 
+    /// One request and its answer, in a `broker_request` span (operation, request code,
+    /// broker address, and the opaque once assigned) inside the operation's own span (topic,
+    /// queue…; see `ops`), so a subscriber (OpenTelemetry's included) sees both. Each ends
+    /// with one debug event carrying what pyrocketmq's operation log has: client id,
+    /// operation, status, elapsed time and the error.
     async fn call_until<H: CommandHeader>(
         &self,
         operation: &'static str,
@@ -338,8 +344,64 @@ impl AsyncBrokerClient {
         body: bytes::Bytes,
         deadline: Instant,
     ) -> Result<RemotingCommand> {
-        let conn = self.connection(deadline).await?;
-        conn.request(operation, code, header, body, deadline).await
+        let started = std::time::Instant::now();
+        let span = tracing::debug_span!(
+            "broker_request",
+            operation,
+            code,
+            addr = %self.inner.addr,
+            opaque = tracing::field::Empty
+        );
+        let result = async {
+            let conn = self.connection(deadline).await?;
+            conn.request(operation, code, header, body, deadline).await
+        }
+        .instrument(span.clone())
+        .await;
+        span.in_scope(|| self.log_outcome(operation, started, &result));
+        result
+    }
+
+    /// The per-operation debug event (evaluated only when debug is enabled for this crate).
+    fn log_outcome(
+        &self,
+        operation: &'static str,
+        started: std::time::Instant,
+        result: &Result<RemotingCommand>,
+    ) {
+        if !tracing::enabled!(tracing::Level::DEBUG) {
+            return;
+        }
+        let elapsed_us = started.elapsed().as_micros() as u64;
+        let client_id = self.client_id();
+        match result {
+            Ok(r) if r.code == response::SUCCESS => {
+                tracing::debug!(
+                    client_id,
+                    operation,
+                    status = "ok",
+                    elapsed_us,
+                    "operation done"
+                )
+            }
+            Ok(r) => tracing::debug!(
+                client_id,
+                operation,
+                status = "refused",
+                response_code = r.code,
+                elapsed_us,
+                error = r.remark.as_deref().unwrap_or(""),
+                "operation done"
+            ),
+            Err(e) => tracing::debug!(
+                client_id,
+                operation,
+                status = "failed",
+                elapsed_us,
+                error = %e,
+                "operation done"
+            ),
+        }
     }
 
     /// Like [`Self::call`], but a non-success response is an error.
@@ -360,8 +422,12 @@ impl AsyncBrokerClient {
         header: &H,
         body: bytes::Bytes,
     ) -> Result<()> {
-        let conn = self.connection(Instant::now() + self.timeout).await?;
-        conn.oneway(code, header, body)
+        let span = tracing::debug_span!("broker_oneway", code, addr = %self.inner.addr);
+        let conn = self
+            .connection(Instant::now() + self.timeout)
+            .instrument(span.clone())
+            .await?;
+        span.in_scope(|| conn.oneway(code, header, body))
     }
 
     /// Installs the handler of the broker's CHECK_TRANSACTION_STATE requests.

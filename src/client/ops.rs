@@ -141,6 +141,7 @@ impl AsyncBrokerClient {
     /// to store it. A message with `TRAN_MSG=true` is sent as a transaction half message.
     /// Bodies are compressed as the client's [`SendCompression`](super::SendCompression)
     /// says.
+    #[tracing::instrument(level = "debug", name = "send", skip_all, fields(topic = %msg.topic, queue_id = queue_id, group = producer_group))]
     pub async fn send(
         &self,
         producer_group: &str,
@@ -163,6 +164,7 @@ impl AsyncBrokerClient {
     }
 
     /// Sends one message without waiting for (or getting) the broker's answer.
+    #[tracing::instrument(level = "debug", name = "send_oneway", skip_all, fields(topic = %msg.topic, queue_id = queue_id, group = producer_group))]
     pub async fn send_oneway(
         &self,
         producer_group: &str,
@@ -244,6 +246,7 @@ impl AsyncBrokerClient {
     }
 
     /// Sends messages of one topic as one batch; they are stored in order, back to back.
+    #[tracing::instrument(level = "debug", name = "send_batch", skip_all, fields(topic = msgs.first().map(|m| m.topic.as_str()), queue_id = queue_id, count = msgs.len()))]
     pub async fn send_batch(
         &self,
         producer_group: &str,
@@ -259,6 +262,7 @@ impl AsyncBrokerClient {
     }
 
     /// Sends a batch without waiting for the broker's answer.
+    #[tracing::instrument(level = "debug", name = "send_batch_oneway", skip_all, fields(topic = msgs.first().map(|m| m.topic.as_str()), queue_id = queue_id, count = msgs.len()))]
     pub async fn send_batch_oneway(
         &self,
         producer_group: &str,
@@ -294,6 +298,7 @@ impl AsyncBrokerClient {
 
     /// Pulls messages from one queue. With `suspend_timeout` the broker holds the pull until
     /// a message arrives or the hold ends; the deadline is stretched to outlast the hold.
+    #[tracing::instrument(level = "debug", name = "pull", skip_all, fields(topic = %req.topic, queue_id = req.queue_id, offset = req.queue_offset, group = %req.consumer_group))]
     pub async fn pull(&self, req: &PullRequest) -> Result<PullResult> {
         validate::group(&req.consumer_group)?;
         validate::topic(&req.topic)?;
@@ -385,6 +390,7 @@ impl AsyncBrokerClient {
     }
 
     /// The committed offset of `group` on a queue; `Offset` error when none is committed.
+    #[tracing::instrument(level = "debug", name = "query_consumer_offset", skip_all, fields(topic = topic, queue_id = queue_id, group = group))]
     pub async fn query_consumer_offset(
         &self,
         group: &str,
@@ -432,6 +438,7 @@ impl AsyncBrokerClient {
 
     /// Commits `offset` for `group` on a queue. The broker must know the group (heartbeat
     /// or pull first), else SUBSCRIPTION_GROUP_NOT_EXIST.
+    #[tracing::instrument(level = "debug", name = "update_consumer_offset", skip_all, fields(topic = topic, queue_id = queue_id, group = group, offset = offset))]
     pub async fn update_consumer_offset(
         &self,
         group: &str,
@@ -451,6 +458,7 @@ impl AsyncBrokerClient {
     }
 
     /// Commits an offset without waiting for the broker.
+    #[tracing::instrument(level = "debug", name = "update_consumer_offset_oneway", skip_all, fields(topic = topic, queue_id = queue_id, group = group, offset = offset))]
     pub async fn update_consumer_offset_oneway(
         &self,
         group: &str,
@@ -464,6 +472,7 @@ impl AsyncBrokerClient {
     }
 
     /// The offset of the first message stored at or after `timestamp_ms` (by `boundary`).
+    #[tracing::instrument(level = "debug", name = "search_offset_by_timestamp", skip_all, fields(topic = topic, queue_id = queue_id))]
     pub async fn search_offset_by_timestamp(
         &self,
         topic: &str,
@@ -488,6 +497,7 @@ impl AsyncBrokerClient {
     }
 
     /// The next offset to be written in a queue (exclusive maximum).
+    #[tracing::instrument(level = "debug", name = "get_max_offset", skip_all, fields(topic = topic, queue_id = queue_id))]
     pub async fn get_max_offset(&self, topic: &str, queue_id: i32) -> Result<i64> {
         validate::topic(topic)?;
         let header = GetMaxOffsetRequestHeader {
@@ -501,6 +511,7 @@ impl AsyncBrokerClient {
     }
 
     /// The smallest offset still stored in a queue.
+    #[tracing::instrument(level = "debug", name = "get_min_offset", skip_all, fields(topic = topic, queue_id = queue_id))]
     pub async fn get_min_offset(&self, topic: &str, queue_id: i32) -> Result<i64> {
         validate::topic(topic)?;
         let header = QueueRequestHeader {
@@ -617,6 +628,7 @@ impl AsyncBrokerClient {
 
     /// Commits, rolls back or leaves unknown a transaction's half message. Oneway, as the
     /// broker sends no response for "unknown".
+    #[tracing::instrument(level = "debug", name = "end_transaction", skip_all, fields(group = %end.producer_group))]
     pub async fn end_transaction(&self, end: &EndTransaction) -> Result<()> {
         validate::group(&end.producer_group)?;
         let header = EndTransactionRequestHeader {

@@ -355,6 +355,8 @@ impl Connection {
             .try_acquire_owned()
             .map_err(|_| self.busy())?;
         let opaque = self.next_opaque();
+        // The client's span of this request (if any) declares the field.
+        tracing::Span::current().record("opaque", opaque);
         let head = self.encode(code, 0, opaque, header, &body)?;
         let rx = self.shared.inflight.insert(opaque, permit)?;
         // Forget the waiter however this future ends (timeout, error, or the caller dropping it).
