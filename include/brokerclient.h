@@ -501,6 +501,10 @@ typedef struct bc_client bc_client;
  * | `tls.key.file` | path | unset | PEM key of the client certificate (with `tls.cert.file`) |
  * | `tls.server.name` | text | host of the address | name the broker's certificate must carry |
  * | `tls.insecure` | bool | false | `true`: accept any certificate (logs a warning at each connect) |
+ * | `trace.enable` | bool | false | message trace: a `Pub` record of each send (not oneway) in the Java client's format, sent asynchronously in batches to the trace topic on the same broker, for the dashboard's message-trace view; the broker needs the topic (`traceTopicEnable=true` creates `RMQ_SYS_TRACE_TOPIC`) |
+ * | `trace.topic` | text | RMQ_SYS_TRACE_TOPIC | message trace: the topic trace records are sent to |
+ * | `trace.queue.size` | count | 2048 | message trace: records waiting to be sent, at most; when full, records (never messages) are dropped and counted |
+ * | `trace.batch.size` | count | 20 | message trace: records taken from the queue for one round of trace messages, at most |
  * <!-- end config keys -->
  */
 typedef struct bc_config bc_config;

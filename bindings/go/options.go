@@ -58,6 +58,11 @@ type Options struct {
 	TLSKeyFile    string `bc:"tls.key.file" bctype:"path"`    // PEM key of the client certificate (with TLSCertFile)
 	TLSServerName string `bc:"tls.server.name" bctype:"text"` // name the broker's certificate must carry; default the host of the address
 	TLSInsecure   bool   `bc:"tls.insecure" bctype:"bool"`    // accept any certificate (logs a warning at each connect)
+
+	TraceEnable    bool   `bc:"trace.enable" bctype:"bool"`      // message trace of sends (Java's record format) to the trace topic, for the dashboard; default off
+	TraceTopic     string `bc:"trace.topic" bctype:"text"`       // the trace topic; default RMQ_SYS_TRACE_TOPIC (the broker needs it: traceTopicEnable=true)
+	TraceQueueSize int    `bc:"trace.queue.size" bctype:"count"` // trace records waiting to be sent, at most; more are dropped (never messages); default 2048
+	TraceBatchSize int    `bc:"trace.batch.size" bctype:"count"` // trace records per round of trace messages, at most; default 20
 }
 
 // HeaderSerializer is how request headers are encoded (the header.serializer key).

@@ -183,6 +183,10 @@ func TestOptionsLandAsKeys(t *testing.T) {
 		TLSKeyFile:               "/key.pem",
 		TLSServerName:            "broker.example",
 		TLSInsecure:              true,
+		TraceEnable:              true,
+		TraceTopic:               "MyTraceTopic",
+		TraceQueueSize:           100,
+		TraceBatchSize:           5,
 	}
 	want := map[string]string{
 		"request.timeout.ms":             "1500",
@@ -217,6 +221,10 @@ func TestOptionsLandAsKeys(t *testing.T) {
 		"tls.key.file":                   "/key.pem",
 		"tls.server.name":                "broker.example",
 		"tls.insecure":                   "true",
+		"trace.enable":                   "true",
+		"trace.topic":                    "MyTraceTopic",
+		"trace.queue.size":               "100",
+		"trace.batch.size":               "5",
 	}
 	cfg := o.Config()
 	if len(cfg) != reflect.TypeFor[Options]().NumField() {

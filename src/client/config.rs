@@ -18,6 +18,8 @@ pub struct ClientConfig {
     pub max_body_size: usize,
     /// Compression of the bodies sent.
     pub compression: SendCompression,
+    /// Message trace of sends (off by default; see [`super::trace`]).
+    pub trace: super::trace::TraceConfig,
 }
 
 /// How sends compress bodies, as the Java producer does (`compressMsgBodyOverHowmuch`,
@@ -67,6 +69,7 @@ impl Default for ClientConfig {
             instance_name: None,
             max_body_size: DEFAULT_MAX_BODY_SIZE,
             compression: SendCompression::default(),
+            trace: super::trace::TraceConfig::default(),
         }
     }
 }

@@ -118,6 +118,7 @@ mod blocking;
 mod config;
 mod handler;
 mod ops;
+pub mod trace;
 mod types;
 pub mod validate;
 
@@ -131,6 +132,7 @@ use tracing::Instrument;
 pub use blocking::BrokerClient;
 pub use config::{ClientConfig, SendCompression, DEFAULT_MAX_BODY_SIZE};
 pub use handler::{NotifyHandler, TransactionCheckHandler};
+pub use trace::{TraceConfig, TraceStats};
 pub use types::{
     BoundaryType, EndTransaction, PullRequest, PullResult, PullStatus, SendResult, SendStatus,
     TransactionCheck, TransactionState,
@@ -151,6 +153,8 @@ struct Inner {
     connecting: tokio::sync::Mutex<()>,
     client_id: OnceCell<String>,
     handlers: Arc<Handlers>,
+    /// The trace dispatcher, when tracing is on.
+    tracer: Option<trace::Tracer>,
 }
 
 impl Drop for Inner {
@@ -190,6 +194,8 @@ impl std::fmt::Debug for AsyncBrokerClient {
 impl AsyncBrokerClient {
     /// A client of the broker (or name server) at `addr` ("host:port"). Does not connect yet.
     pub fn new(addr: impl Into<String>, config: ClientConfig) -> Self {
+        let addr: String = addr.into();
+        let tracer = trace::Tracer::new(&addr, &config);
         let timeout = config.transport.request_timeout;
         let client_id = OnceCell::new();
         if let Some(id) = &config.client_id {
@@ -197,13 +203,14 @@ impl AsyncBrokerClient {
         }
         AsyncBrokerClient {
             inner: Arc::new(Inner {
-                addr: addr.into(),
+                addr,
                 transport: Arc::new(config.transport.clone()),
                 config,
                 conn: RwLock::new(None),
                 connecting: tokio::sync::Mutex::new(()),
                 client_id,
                 handlers: Arc::new(Handlers::default()),
+                tracer,
             }),
             timeout,
         }

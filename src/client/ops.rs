@@ -65,6 +65,11 @@ fn properties_with_id(msg: &Message) -> Result<(String, String)> {
     Ok((props, id))
 }
 
+/// The broker's `TRACE_ON` answer: traces are wanted unless it says "false" (as Java reads it).
+fn trace_on(resp: &RemotingCommand) -> bool {
+    resp.ext_fields.get("TRACE_ON") != Some("false")
+}
+
 fn is_transactional(msg: &Message) -> bool {
     msg.properties
         .get(keys::TRAN_MSG)
@@ -151,10 +156,19 @@ impl AsyncBrokerClient {
         let (props, id) = self.prepare(producer_group, msg)?;
         let (body, bits) = self.wire_body(&msg.body);
         let header = self.send_header(producer_group, queue_id, msg, props, false, bits);
+        let traced = self.trace_started();
         let resp = self
             .call("send", request::SEND_MESSAGE_V2, &header, body)
             .await?;
+        let trace_on = trace_on(&resp);
         let mut sent = self.send_result(resp, id)?;
+        self.trace_sent(
+            traced,
+            producer_group,
+            std::slice::from_ref(msg),
+            &sent,
+            trace_on,
+        );
         // 4.x brokers do not return `transactionId`; it is the UNIQ_KEY either way (the Java
         // producer falls back to it the same way, `sendMessageInTransaction`).
         if sent.transaction_id.is_none() && is_transactional(msg) {
@@ -255,10 +269,14 @@ impl AsyncBrokerClient {
     ) -> Result<SendResult> {
         let (body, ids, bits) = self.prepare_batch(producer_group, msgs)?;
         let header = self.batch_header(producer_group, queue_id, &msgs[0], bits);
+        let traced = self.trace_started();
         let resp = self
             .call("send batch", request::SEND_BATCH_MESSAGE, &header, body)
             .await?;
-        self.send_result(resp, ids)
+        let trace_on = trace_on(&resp);
+        let sent = self.send_result(resp, ids)?;
+        self.trace_sent(traced, producer_group, msgs, &sent, trace_on);
+        Ok(sent)
     }
 
     /// Sends a batch without waiting for the broker's answer.

@@ -54,6 +54,10 @@ use crate::transport::{Credentials, TlsConfig};
 /// | `tls.key.file` | path | unset | PEM key of the client certificate (with `tls.cert.file`) |
 /// | `tls.server.name` | text | host of the address | name the broker's certificate must carry |
 /// | `tls.insecure` | bool | false | `true`: accept any certificate (logs a warning at each connect) |
+/// | `trace.enable` | bool | false | message trace: a `Pub` record of each send (not oneway) in the Java client's format, sent asynchronously in batches to the trace topic on the same broker, for the dashboard's message-trace view; the broker needs the topic (`traceTopicEnable=true` creates `RMQ_SYS_TRACE_TOPIC`) |
+/// | `trace.topic` | text | RMQ_SYS_TRACE_TOPIC | message trace: the topic trace records are sent to |
+/// | `trace.queue.size` | count | 2048 | message trace: records waiting to be sent, at most; when full, records (never messages) are dropped and counted |
+/// | `trace.batch.size` | count | 20 | message trace: records taken from the queue for one round of trace messages, at most |
 /// <!-- end config keys -->
 pub struct bc_config {
     values: BTreeMap<String, String>,
@@ -122,6 +126,10 @@ pub(crate) const KEYS: &[Key] = &[
     key("tls.key.file", "path", "unset", "PEM key of the client certificate (with `tls.cert.file`)"),
     key("tls.server.name", "text", "host of the address", "name the broker's certificate must carry"),
     key("tls.insecure", "bool", "false", "`true`: accept any certificate (logs a warning at each connect)"),
+    key("trace.enable", "bool", "false", "message trace: a `Pub` record of each send (not oneway) in the Java client's format, sent asynchronously in batches to the trace topic on the same broker, for the dashboard's message-trace view; the broker needs the topic (`traceTopicEnable=true` creates `RMQ_SYS_TRACE_TOPIC`)"),
+    key("trace.topic", "text", "RMQ_SYS_TRACE_TOPIC", "message trace: the topic trace records are sent to"),
+    key("trace.queue.size", "count", "2048", "message trace: records waiting to be sent, at most; when full, records (never messages) are dropped and counted"),
+    key("trace.batch.size", "count", "20", "message trace: records taken from the queue for one round of trace messages, at most"),
 ];
 
 /// The key table as a Markdown table (the text every copy of the documentation holds).
@@ -276,6 +284,14 @@ fn apply(c: &mut ManagerConfig, key: &str, v: &str) -> Result<(), bc_error> {
         "tls.key.file" => tls(c).key_file = Some(v.into()),
         "tls.server.name" => tls(c).server_name = Some(v.to_owned()),
         "tls.insecure" => tls(c).insecure_skip_verify = boolean(key, v)?,
+        "trace.enable" => c.client.trace.enabled = boolean(key, v)?,
+        "trace.topic" => {
+            crate::client::validate::topic(v)
+                .map_err(|e| bc_error::invalid_arg(&format!("`{key}`: {e}")))?;
+            c.client.trace.topic = v.to_owned();
+        }
+        "trace.queue.size" => c.client.trace.queue_capacity = parse::<usize>(key, v)?.max(1),
+        "trace.batch.size" => c.client.trace.batch_size = parse::<usize>(key, v)?.max(1),
         _ => {
             return Err(bc_error::invalid_arg(&format!(
                 "unknown configuration key {key:?}"
@@ -470,16 +486,51 @@ mod tests {
         assert_eq!(c.send_retry_backoff, Duration::ZERO);
         assert_eq!(c.send_retry_max_backoff, Duration::from_millis(250));
         assert!(c.send_retry_on.connection && c.send_retry_on.busy && !c.send_retry_on.timeout);
-        for (k, v) in [
-            ("send.retry.on", "sometimes"),
-            ("send.retry.backoff.max.ms", "0"),
-            ("send.retry.backoff.ms", "-1"),
-        ] {
+        refused(
+            &mut c,
+            &[
+                ("send.retry.on", "sometimes"),
+                ("send.retry.backoff.max.ms", "0"),
+                ("send.retry.backoff.ms", "-1"),
+            ],
+        );
+    }
+
+    /// Each key=value is refused as an invalid argument.
+    fn refused(c: &mut ManagerConfig, bad: &[(&str, &str)]) {
+        for (k, v) in bad {
             assert_eq!(
-                apply(&mut c, k, v).expect_err(v).status,
+                apply(c, k, v).expect_err(v).status,
                 bc_status::BC_ERR_INVALID_ARG
             );
         }
+    }
+
+    /// The trace keys land in the client configuration; tracing is off by default.
+    #[test]
+    fn trace_keys() {
+        let mut c = ManagerConfig::default();
+        assert_eq!(c.client.trace, crate::client::TraceConfig::default());
+        assert!(!c.client.trace.enabled);
+        assert_eq!(c.client.trace.topic, "RMQ_SYS_TRACE_TOPIC");
+        apply(&mut c, "trace.enable", "true").unwrap();
+        apply(&mut c, "trace.topic", "MyTrace").unwrap();
+        apply(&mut c, "trace.queue.size", "10").unwrap();
+        apply(&mut c, "trace.batch.size", "5").unwrap();
+        let t = &c.client.trace;
+        assert!(t.enabled);
+        assert_eq!(
+            (t.topic.as_str(), t.queue_capacity, t.batch_size),
+            ("MyTrace", 10, 5)
+        );
+        refused(
+            &mut c,
+            &[
+                ("trace.enable", "maybe"),
+                ("trace.topic", "bad topic!"),
+                ("trace.queue.size", "-1"),
+            ],
+        );
     }
 
     /// The compression keys land in the client configuration; bad values change nothing.

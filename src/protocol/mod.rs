@@ -18,6 +18,7 @@ pub mod message;
 pub mod msgid;
 pub mod properties;
 pub mod sysflag;
+pub mod trace;
 
 pub use codes::{LanguageCode, SerializeType};
 pub use command::{CommandHeader, CommandMeta, EmptyHeader, ExtFields, RemotingCommand};
