@@ -22,7 +22,12 @@ fn operations_are_spans_and_end_with_an_event() {
         .send("bc_spans_pg", 0, &Message::new(&topic, &b"traced"[..]))
         .expect("send");
     client
-        .pull(&PullRequest::new("bc_spans_cg", &topic, 0, sent.queue_offset))
+        .pull(&PullRequest::new(
+            "bc_spans_cg",
+            &topic,
+            0,
+            sent.queue_offset,
+        ))
         .expect("pull");
     let err = client
         .query_consumer_offset("bc_spans_nobody", &topic, 0)
@@ -36,7 +41,12 @@ fn operations_are_spans_and_end_with_an_event() {
             .unwrap_or_else(|| panic!("no line with {needles:?} in:\n{}", lines.join("\n")))
             .to_string()
     };
-    let send = find(&["send{", "broker_request{", "operation done", "status=\"ok\""]);
+    let send = find(&[
+        "send{",
+        "broker_request{",
+        "operation done",
+        "status=\"ok\"",
+    ]);
     for field in [
         &format!("topic={topic}"),
         "queue_id=0",
@@ -50,8 +60,16 @@ fn operations_are_spans_and_end_with_an_event() {
     ] {
         assert!(send.contains(field), "{field} not in {send}");
     }
-    find(&["pull{", &format!("offset={}", sent.queue_offset), "status=\"ok\""]);
-    let refused = find(&["query_consumer_offset{", "group=\"bc_spans_nobody\"", "operation done"]);
+    find(&[
+        "pull{",
+        &format!("offset={}", sent.queue_offset),
+        "status=\"ok\"",
+    ]);
+    let refused = find(&[
+        "query_consumer_offset{",
+        "group=\"bc_spans_nobody\"",
+        "operation done",
+    ]);
     assert!(
         refused.contains("status=\"refused\"") && refused.contains("response_code="),
         "{refused} (the broker's answer to {err:?})"

@@ -1329,6 +1329,11 @@ public:
     std::string client_id() const {
         return detail::call_string([&](char **s, bc_error **e) { return bc_client_get_client_id(h_.get(), s, e); });
     }
+    /// Statistics as JSON (counters per operation and outcome, traffic, connections, latency
+    /// percentiles of the last minute; see bc_client_stats_json). Never blocks.
+    std::string stats_json() const {
+        return detail::call_string([&](char **s, bc_error **e) { return bc_client_stats_json(h_.get(), s, e); });
+    }
     /// The same client with another deadline for each operation (`timeout_ms` > 0): a new
     /// handle sharing this one's connection (or manager pool), queue and admission limit, with
     /// its own operations (closing or destroying it cancels only those). It cannot install a

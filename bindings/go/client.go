@@ -152,6 +152,19 @@ func (c *Client) Disconnect() {
 	}
 }
 
+// StatsJSON is the client's statistics as the C API's bc_client_stats_json gives them
+// (counters per operation and outcome, traffic, connections, latency percentiles of the last
+// minute; docs/operators.md explains each field). Never blocks.
+func (c *Client) StatsJSON() (string, error) {
+	defer runtime.KeepAlive(c)
+	var out *C.char
+	if err := c.local(func(e **C.bc_error) C.bc_status { return C.bc_client_stats_json(c.ptr, &out, e) }); err != nil {
+		return "", err
+	}
+	defer C.bc_string_free(out)
+	return C.GoString(out), nil
+}
+
 // IsConnected reports whether the client has a live connection.
 func (c *Client) IsConnected() bool {
 	defer runtime.KeepAlive(c)

@@ -2,6 +2,7 @@ package brokerclient
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"sync/atomic"
 	"testing"
@@ -37,6 +38,23 @@ func TestSendPullAndOffsets(t *testing.T) {
 	}
 	if err := c.SendOneway(ctx, pg, 0, &Message{Topic: topic, Body: []byte("two")}); err != nil {
 		t.Fatal(err)
+	}
+	if js, err := c.StatsJSON(); err != nil {
+		t.Fatal(err)
+	} else {
+		var s struct {
+			Connected  bool   `json:"connected"`
+			BytesOut   uint64 `json:"bytes_out"`
+			Operations map[string]struct {
+				Ok uint64 `json:"ok"`
+			} `json:"operations"`
+		}
+		if err := json.Unmarshal([]byte(js), &s); err != nil {
+			t.Fatal(err)
+		}
+		if !s.Connected || s.BytesOut == 0 || s.Operations["send"].Ok < 1 {
+			t.Fatalf("stats %s", js)
+		}
 	}
 	br, err := c.SendBatch(ctx, pg, 0, []*Message{{Topic: topic, Body: []byte("three")}, {Topic: topic, Body: []byte("four")}})
 	if err != nil {

@@ -54,6 +54,11 @@ impl BrokerClient {
         self.inner.is_connected()
     }
 
+    /// See [`AsyncBrokerClient::stats`].
+    pub fn stats(&self) -> super::stats::StatsSnapshot {
+        self.inner.stats()
+    }
+
     pub fn set_transaction_check_handler(&self, handler: Option<Arc<TransactionCheckHandler>>) {
         self.inner.set_transaction_check_handler(handler)
     }

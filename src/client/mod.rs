@@ -118,6 +118,7 @@ mod blocking;
 mod config;
 mod handler;
 mod ops;
+pub mod stats;
 pub mod trace;
 mod types;
 pub mod validate;
@@ -155,6 +156,7 @@ struct Inner {
     handlers: Arc<Handlers>,
     /// The trace dispatcher, when tracing is on.
     tracer: Option<trace::Tracer>,
+    stats: stats::Stats,
 }
 
 impl Drop for Inner {
@@ -211,6 +213,7 @@ impl AsyncBrokerClient {
                 client_id,
                 handlers: Arc::new(Handlers::default()),
                 tracer,
+                stats: stats::Stats::default(),
             }),
             timeout,
         }
@@ -257,6 +260,7 @@ impl AsyncBrokerClient {
     pub fn disconnect(&self) {
         if let Some(c) = self.write_conn().take() {
             c.close();
+            self.inner.stats.retire(c.bytes_out(), c.bytes_in());
         }
     }
 
@@ -315,8 +319,28 @@ impl AsyncBrokerClient {
                 .client_id
                 .set(build_client_id(&local.ip().to_string(), &self.inner.config));
         }
-        *self.write_conn() = Some(conn.clone());
+        self.inner.stats.connected();
+        if let Some(old) = self.write_conn().replace(conn.clone()) {
+            self.inner.stats.retire(old.bytes_out(), old.bytes_in());
+        }
         Ok(conn)
+    }
+
+    /// This client's statistics now (docs/operators.md explains the fields).
+    pub fn stats(&self) -> stats::StatsSnapshot {
+        let current = self
+            .current()
+            .filter(Connection::is_connected)
+            .map(|c| (c.bytes_out(), c.bytes_in(), c.in_flight()));
+        let mut snap = self.inner.stats.snapshot(current);
+        if current.is_none() {
+            // A dead connection's traffic still counts.
+            if let Some(c) = self.current() {
+                snap.bytes_out += c.bytes_out();
+                snap.bytes_in += c.bytes_in();
+            }
+        }
+        snap
     }
 
     fn clone_weak(&self) -> WeakClient {
@@ -365,6 +389,14 @@ impl AsyncBrokerClient {
         }
         .instrument(span.clone())
         .await;
+        let elapsed = started.elapsed();
+        let outcome = match &result {
+            Ok(r) if r.code == response::SUCCESS => stats::Outcome::Ok,
+            Ok(_) => stats::Outcome::Refused,
+            Err(e) => stats::Outcome::Failed(e),
+        };
+        let answered = result.is_ok().then_some(elapsed);
+        self.inner.stats.record(operation, outcome, answered);
         span.in_scope(|| self.log_outcome(operation, started, &result));
         result
     }
@@ -429,12 +461,28 @@ impl AsyncBrokerClient {
         header: &H,
         body: bytes::Bytes,
     ) -> Result<()> {
-        let span = tracing::debug_span!("broker_oneway", code, addr = %self.inner.addr);
-        let conn = self
+        use crate::protocol::codes::request;
+        let operation = match code {
+            request::SEND_MESSAGE_V2 => "send oneway",
+            request::SEND_BATCH_MESSAGE => "send batch oneway",
+            request::UPDATE_CONSUMER_OFFSET => "update offset oneway",
+            _ => "oneway",
+        };
+        let span = tracing::debug_span!("broker_oneway", operation, code, addr = %self.inner.addr);
+        let result = match self
             .connection(Instant::now() + self.timeout)
             .instrument(span.clone())
-            .await?;
-        span.in_scope(|| conn.oneway(code, header, body))
+            .await
+        {
+            Ok(conn) => span.in_scope(|| conn.oneway(code, header, body)),
+            Err(e) => Err(e),
+        };
+        let outcome = match &result {
+            Ok(()) => stats::Outcome::Ok,
+            Err(e) => stats::Outcome::Failed(e),
+        };
+        self.inner.stats.record(operation, outcome, None);
+        result
     }
 
     /// Installs the handler of the broker's CHECK_TRANSACTION_STATE requests.

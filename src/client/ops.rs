@@ -170,8 +170,11 @@ impl AsyncBrokerClient {
             trace_on,
         );
         // 4.x brokers do not return `transactionId`; it is the UNIQ_KEY either way (the Java
-        // producer falls back to it the same way, `sendMessageInTransaction`).
-        if sent.transaction_id.is_none() && is_transactional(msg) {
+        // producer falls back to it the same way, `sendMessageInTransaction`). 5.x brokers
+        // return it for every message: only a half message has one.
+        if !is_transactional(msg) {
+            sent.transaction_id = None;
+        } else if sent.transaction_id.is_none() {
             sent.transaction_id = Some(sent.msg_id.clone());
         }
         Ok(sent)
@@ -274,7 +277,9 @@ impl AsyncBrokerClient {
             .call("send batch", request::SEND_BATCH_MESSAGE, &header, body)
             .await?;
         let trace_on = trace_on(&resp);
-        let sent = self.send_result(resp, ids)?;
+        let mut sent = self.send_result(resp, ids)?;
+        // Batches are never transactional (5.x brokers return a transactionId anyway).
+        sent.transaction_id = None;
         self.trace_sent(traced, producer_group, msgs, &sent, trace_on);
         Ok(sent)
     }

@@ -328,6 +328,34 @@ pub extern "C" fn bc_client_get_client_id(
     })
 }
 
+/// This client's statistics as JSON, now (never blocks): `uptime_ms`, `window_ms`,
+/// `connected`, `connects`, `reconnects`, `in_flight`, `bytes_out`, `bytes_in`, `requests`,
+/// `failed`, `timeouts`, `window_rejections`, and `operations` by name (`send`, `pull`, …),
+/// each with `requests`, `ok`, `refused`, `failed`, `timeouts` and `latency_us` (`count`,
+/// `p50`, `p90`, `p99`, `max` over the last `window_ms`). docs/operators.md explains each
+/// field. For a client on a manager's pool (`bc_manager_client`): that broker's entry of
+/// `bc_manager_stats_json` (its health, and these fields for each pooled connection).
+///
+/// Ownership: `*out_json` is the caller's; free it with `bc_string_free`.
+/// Thread-safety: any thread. Errors: `BC_ERR_INVALID_ARG` (NULL), `BC_ERR_CLOSED`.
+#[no_mangle]
+pub extern "C" fn bc_client_stats_json(
+    client: *const bc_client,
+    out_json: *mut *mut c_char,
+    err_out: *mut *mut bc_error,
+) -> bc_status {
+    call(err_out, || {
+        let h = client_arg(client)?;
+        let json = match &h.target {
+            Target::Own(c) => super::text::json_text(&c.stats()),
+            Target::Pooled { manager, addr } => {
+                super::text::json_text(&manager.broker_snapshot(addr))
+            }
+        };
+        super::boundary::out_with(out_json, "out_json", || json.into_raw())
+    })
+}
+
 /// A single send: group and message copied and checked when submitted.
 struct SendOne {
     group: String,

@@ -53,8 +53,7 @@ pub extern "C" fn bc_send_result_status(r: *const bc_send_result) -> i32 {
 /// The client message id (UNIQ_KEY); comma-joined for a batch.
 /// Ownership: borrowed until the result is freed (or the callback returns).
 ///
-/// Ownership: returned text and views are borrowed until the object is freed. Thread-safety: any
-/// thread; the object is immutable.
+/// Thread-safety: any thread; the object is immutable.
 #[no_mangle]
 pub extern "C" fn bc_send_result_msg_id(r: *const bc_send_result) -> *const c_char {
     call_or(c"".as_ptr(), || {
@@ -65,8 +64,7 @@ pub extern "C" fn bc_send_result_msg_id(r: *const bc_send_result) -> *const c_ch
 /// The broker's offset message id (decodes to store host and commit-log offset).
 /// Ownership: borrowed until the result is freed (or the callback returns).
 ///
-/// Ownership: returned text and views are borrowed until the object is freed. Thread-safety: any
-/// thread; the object is immutable.
+/// Thread-safety: any thread; the object is immutable.
 #[no_mangle]
 pub extern "C" fn bc_send_result_offset_msg_id(r: *const bc_send_result) -> *const c_char {
     call_or(c"".as_ptr(), || {
@@ -77,8 +75,7 @@ pub extern "C" fn bc_send_result_offset_msg_id(r: *const bc_send_result) -> *con
 /// The transaction id of a half message (`""` otherwise).
 /// Ownership: borrowed until the result is freed (or the callback returns).
 ///
-/// Ownership: returned text and views are borrowed until the object is freed. Thread-safety: any
-/// thread; the object is immutable.
+/// Thread-safety: any thread; the object is immutable.
 #[no_mangle]
 pub extern "C" fn bc_send_result_transaction_id(r: *const bc_send_result) -> *const c_char {
     call_or(c"".as_ptr(), || {
@@ -240,8 +237,7 @@ pub extern "C" fn bc_batch_len(b: *const bc_batch) -> usize {
 /// Errors: `BC_ERR_INVALID_ARG` (NULL, index out of range, `struct_size` too small for the
 /// first fields).
 ///
-/// Ownership: returned text and views are borrowed until the object is freed. Thread-safety: any
-/// thread; the object is immutable.
+/// Thread-safety: any thread; the object is immutable.
 #[no_mangle]
 pub extern "C" fn bc_batch_get(
     b: *const bc_batch,
@@ -299,8 +295,7 @@ pub extern "C" fn bc_batch_get(
 /// The value of property `name` of message `index`, or NULL when absent (or on bad
 /// arguments). Ownership: borrowed until `bc_batch_free(b)`.
 ///
-/// Ownership: returned text and views are borrowed until the object is freed. Thread-safety: any
-/// thread; the object is immutable.
+/// Thread-safety: any thread; the object is immutable.
 #[no_mangle]
 pub extern "C" fn bc_batch_property(
     b: *const bc_batch,

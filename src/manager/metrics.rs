@@ -1,17 +1,18 @@
-//! Per-broker counters and a latency histogram (hdrhistogram, microseconds).
+//! Per-broker counters and the latency of the last minute (the client's windowed histogram:
+//! a p99 recovers after an incident).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use hdrhistogram::Histogram;
+use crate::client::stats::{WindowedHistogram, LATENCY_WINDOW};
 
 /// Counters of one broker. Updating them costs two atomic adds and one short lock.
 #[derive(Debug)]
 pub struct Metrics {
     requests: AtomicU64,
     errors: AtomicU64,
-    latency_us: Mutex<Histogram<u64>>,
+    latency: Mutex<WindowedHistogram>,
 }
 
 impl Default for Metrics {
@@ -19,10 +20,7 @@ impl Default for Metrics {
         Metrics {
             requests: AtomicU64::new(0),
             errors: AtomicU64::new(0),
-            // 1 µs .. 1 h at 3 significant digits.
-            latency_us: Mutex::new(
-                Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid histogram bounds"),
-            ),
+            latency: Mutex::new(WindowedHistogram::new(LATENCY_WINDOW)),
         }
     }
 }
@@ -33,9 +31,8 @@ impl Metrics {
         if !ok {
             self.errors.fetch_add(1, Ordering::Relaxed);
         }
-        let us = (latency.as_micros() as u64).clamp(1, 3_600_000_000);
-        let mut h = self.latency_us.lock().unwrap_or_else(|e| e.into_inner());
-        let _ = h.record(us);
+        let mut h = self.latency.lock().unwrap_or_else(|e| e.into_inner());
+        h.record(latency);
     }
 
     pub fn requests(&self) -> u64 {
@@ -46,13 +43,15 @@ impl Metrics {
         self.errors.load(Ordering::Relaxed)
     }
 
-    /// (p50, p99) latency in microseconds; zeros before the first request.
+    /// (p50, p99) latency in microseconds over the last minute; zeros when nothing was
+    /// recorded in it.
     pub fn latency_p50_p99_us(&self) -> (u64, u64) {
-        let h = self.latency_us.lock().unwrap_or_else(|e| e.into_inner());
-        if h.is_empty() {
-            return (0, 0);
-        }
-        (h.value_at_quantile(0.5), h.value_at_quantile(0.99))
+        let s = self
+            .latency
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .summary();
+        (s.p50, s.p99)
     }
 }
 

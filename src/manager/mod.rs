@@ -93,6 +93,8 @@ pub struct BrokerSnapshot {
     pub errors: u64,
     pub latency_p50_us: u64,
     pub latency_p99_us: u64,
+    /// Each pooled connection's own statistics (`bc_client_stats_json`'s fields).
+    pub connections: Vec<crate::client::stats::StatsSnapshot>,
 }
 
 /// State and metrics of every broker, serialisable to JSON.
@@ -796,6 +798,7 @@ impl AsyncBrokerManager {
                     errors: e.metrics.errors(),
                     latency_p50_us: p50,
                     latency_p99_us: p99,
+                    connections: e.pool().iter().map(AsyncBrokerClient::stats).collect(),
                 }
             })
             .collect();
@@ -809,6 +812,12 @@ impl AsyncBrokerManager {
                 .collect(),
             brokers,
         }
+    }
+
+    /// The entry of [`Self::snapshot`] for the broker at `addr` (an address or a name).
+    pub fn broker_snapshot(&self, addr: &str) -> Option<BrokerSnapshot> {
+        let addr = self.broker_addr(addr)?;
+        self.snapshot().brokers.into_iter().find(|b| b.addr == addr)
     }
 
     /// [`Self::snapshot`] as JSON.

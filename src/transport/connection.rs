@@ -2,7 +2,7 @@
 //! completes waiters, the write path (a caller writes its frame itself when the socket is
 //! free, else a writer task batches what is queued), and the in-flight table between them.
 
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -43,6 +43,9 @@ struct Shared {
     next_opaque: AtomicI32,
     writes: WritePath,
     shutdown: watch::Sender<bool>,
+    /// Frame bytes handed to the socket (written or queued) and read from it.
+    bytes_out: AtomicU64,
+    bytes_in: AtomicU64,
 }
 
 /// A connection; cheap to clone (all clones share it). Dropping every clone does not close
@@ -178,6 +181,8 @@ impl Connection {
             next_opaque: AtomicI32::new(1),
             writes,
             shutdown,
+            bytes_out: AtomicU64::new(0),
+            bytes_in: AtomicU64::new(0),
         });
         let conn = Connection { shared };
         let rt = tokio::runtime::Handle::current();
@@ -227,6 +232,16 @@ impl Connection {
     /// Requests waiting for their response.
     pub fn in_flight(&self) -> usize {
         self.shared.inflight.len()
+    }
+
+    /// Frame bytes written (or queued for writing) so far.
+    pub fn bytes_out(&self) -> u64 {
+        self.shared.bytes_out.load(Ordering::Relaxed)
+    }
+
+    /// Bytes read from the socket so far.
+    pub fn bytes_in(&self) -> u64 {
+        self.shared.bytes_in.load(Ordering::Relaxed)
     }
 
     /// Closes the connection; requests in flight fail with a connection error.
@@ -312,8 +327,12 @@ impl Connection {
 
     /// Writes the frame now when the socket is free, else queues it for the writer task.
     fn enqueue(&self, item: WriteItem) -> Result<()> {
+        let len = (item.head.len() + item.body.len()) as u64;
         let reason = match self.shared.writes.submit(item) {
-            Submitted::Written | Submitted::Queued => return Ok(()),
+            Submitted::Written | Submitted::Queued => {
+                self.shared.bytes_out.fetch_add(len, Ordering::Relaxed);
+                return Ok(());
+            }
             Submitted::Failed(e) => format!("write failed: {e}"),
             // The writer is gone (closed, or its runtime ended): dead for everyone.
             Submitted::WriterGone => "the connection's writer stopped".into(),
@@ -472,7 +491,9 @@ impl Connection {
                         addr: self.shared.addr.clone(),
                         reason: "connection closed by the peer".into(),
                     },
-                    Ok(_) => {}
+                    Ok(n) => {
+                        self.shared.bytes_in.fetch_add(n as u64, Ordering::Relaxed);
+                    }
                     Err(e) => break BrokerError::Connection {
                         addr: self.shared.addr.clone(),
                         reason: format!("read failed: {e}"),

@@ -969,6 +969,10 @@ static void client_connection(const struct ctx *x) {
     char *id = NULL;
     if (OK(bc_client_get_client_id(c, &id, E))) CHECK_MSG(contains(id, "@"), "%s", id);
     bc_string_free(id);
+    char *stats = NULL;
+    if (OK(bc_client_stats_json(c, &stats, E)))
+        CHECK_MSG(x->pooled ? contains(stats, g_broker) : contains(stats, "\"operations\"") && contains(stats, "\"connects\""), "%s", stats);
+    bc_string_free(stats);
 }
 
 /* Sends of every kind, pulls of every kind, view message. Queue 0: the first four; queue 1:

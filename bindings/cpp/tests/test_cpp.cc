@@ -701,6 +701,10 @@ void test_client_send_pull(const bc::Client &client, const std::string &topic) {
     client.connect();
     CHECK(client.is_connected());
     CHECK(contains(client.client_id(), "@"));
+    {
+        Json stats = Json::parse(client.stats_json());
+        CHECK(std::holds_alternative<bool>(stats["connected"].v) && std::get<bool>(stats["connected"].v) && stats["connects"].num() >= 1 && stats["bytes_out"].num() > 0);
+    }
     client.disconnect();
     auto connected = await_result<void>([&](auto cb) { client.connect_async(cb); });
     CHECK_MSG(connected.ok(), connected.ok() ? "" : connected.error().what());

@@ -74,6 +74,7 @@ PROTOTYPES: Dict[str, Tuple[str, List[str]]] = {
     'bc_client_send_oneway_async': ('i32', ['handle', 'str', 'i32', 'handle', 'cb:bc_done_cb', 'ptr', 'out_ptr']),
     'bc_client_set_notify_cb': ('i32', ['handle', 'cb:bc_notify_cb', 'ptr', 'cb:bc_free_cb', 'out_ptr']),
     'bc_client_set_transaction_check_cb': ('i32', ['handle', 'cb:bc_transaction_check_cb', 'ptr', 'cb:bc_free_cb', 'out_ptr']),
+    'bc_client_stats_json': ('i32', ['handle', 'out_ptr', 'out_ptr']),
     'bc_client_unlock_batch_mq': ('i32', ['handle', 'str', 'str', 'out_ptr']),
     'bc_client_unlock_batch_mq_async': ('i32', ['handle', 'str', 'str', 'cb:bc_done_cb', 'ptr', 'out_ptr']),
     'bc_client_unregister': ('i32', ['handle', 'str', 'str', 'out_ptr']),

@@ -259,6 +259,15 @@ class BrokerClient(_Blocking):
             self.connect()
         return call_string(lib.bc_client_get_client_id, self._handle())
 
+    def stats(self) -> JSON:
+        """Statistics (``bc_client_stats_json``): ``connected``, ``connects``, ``reconnects``,
+        ``in_flight``, ``bytes_out``, ``bytes_in``, ``requests``, ``failed``, ``timeouts``,
+        ``window_rejections`` and ``operations`` by name, each with ``requests``, ``ok``,
+        ``refused``, ``failed``, ``timeouts`` and ``latency_us`` (``count``, ``p50``, ``p90``,
+        ``p99``, ``max`` over the last ``window_ms``). Never blocks."""
+        data = json.loads(call_string(lib.bc_client_stats_json, self._handle()))
+        return data if isinstance(data, dict) else {}
+
     # -- connection ------------------------------------------------------------------------
 
     def connect(self) -> None:

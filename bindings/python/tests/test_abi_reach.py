@@ -54,6 +54,10 @@ def test_view_message_min_offset_store_time_and_properties(client: bc.BrokerClie
     assert client.get_min_offset(topic, 1) == 0
     t = client.get_earliest_msg_store_time(topic, 1)
     assert abs(t - pulled.store_timestamp) < 1000 * 60
+    stats = client.stats()
+    assert stats["connected"] is True and stats["bytes_out"] > 0
+    assert stats["operations"]["send"]["ok"] >= 1 and stats["operations"]["view message"]["ok"] >= 1
+    assert stats["operations"]["send"]["latency_us"]["count"] >= 1
 
 
 def test_sql92_pull_and_pull_request_commit_offset(client: bc.BrokerClient, topic: str) -> None:
