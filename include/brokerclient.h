@@ -575,6 +575,19 @@ typedef struct bc_transaction_check bc_transaction_check;
 typedef void (*bc_done_cb)(void *user_data, bc_status status, const struct bc_error *err);
 
 /**
+ * Receives a client's statistics (the text of `bc_client_stats_json`, borrowed for the call)
+ * every interval. Runs on a library thread, or inside `bc_queue_dispatch` for a client made
+ * with a queue; it must not throw or longjmp.
+ */
+typedef void (*bc_stats_cb)(void *user_data, const char *json);
+
+/**
+ * Releases a persistent registration's `user_data`: called once, when the registration is
+ * replaced or its owner freed (after any callback running on it has returned). May be NULL.
+ */
+typedef void (*bc_free_cb)(void *user_data);
+
+/**
  * Completion of a send. `result` (NULL on failure) and `err` are borrowed for the call.
  */
 typedef void (*bc_send_cb)(void *user_data,
@@ -617,12 +630,6 @@ typedef void (*bc_json_cb)(void *user_data,
  * return `BC_ERR_WOULD_DEADLOCK`), throw or longjmp. Checks may run concurrently.
  */
 typedef int32_t (*bc_transaction_check_cb)(void *user_data, const struct bc_transaction_check *check);
-
-/**
- * Releases a persistent registration's `user_data`: called once, when the registration is
- * replaced or its owner freed (after any callback running on it has returned). May be NULL.
- */
-typedef void (*bc_free_cb)(void *user_data);
 
 /**
  * Told that the members of `consumer_group` changed (a consumer joined, left or timed out;
@@ -860,6 +867,26 @@ bc_status bc_client_get_client_id(const struct bc_client *client,
 bc_status bc_client_stats_json(const struct bc_client *client,
                                char **out_json,
                                struct bc_error **err_out);
+
+/**
+ * Installs the callback that receives this client's statistics (the text of
+ * `bc_client_stats_json`) every `interval_ms`, first one interval from now, on a library
+ * thread or, for a client made with a `bc_queue`, inside `bc_queue_dispatch` (see
+ * `bc_stats_cb`). Replaces any previous one; `cb` NULL removes it (`interval_ms`,
+ * `user_data` and `free_user_data` are then ignored).
+ *
+ * Ownership: the client keeps `user_data` until the callback is replaced or removed, or the
+ * client is freed; then `free_user_data(user_data)` runs once (if not NULL), after a delivery
+ * running at that moment has returned. Thread-safety: any thread. Errors: `BC_ERR_INVALID_ARG`
+ * (client NULL, `interval_ms` < 1 with a callback, a client that does not own its
+ * connection), `BC_ERR_CLOSED` (nothing was installed and `free_user_data` is not called).
+ */
+bc_status bc_client_set_stats_cb(const struct bc_client *client,
+                                 int32_t interval_ms,
+                                 bc_stats_cb cb,
+                                 void *user_data,
+                                 bc_free_cb free_user_data,
+                                 struct bc_error **err_out);
 
 /**
  * Sends `message` to queue `queue_id` (negative: the broker picks) and waits until it is

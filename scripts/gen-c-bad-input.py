@@ -38,6 +38,7 @@ OPTIONAL = {
     ("bc_queue_set_wakeup", "cb"): "NULL clears the wake-up",
     ("bc_client_set_transaction_check_cb", "cb"): "NULL removes the callback",
     ("bc_client_set_notify_cb", "cb"): "NULL removes the callback",
+    ("bc_client_set_stats_cb", "cb"): "NULL removes the callback",
     ("bc_client_heartbeat", "producer_group"): "either may be NULL but not both",
     ("bc_client_heartbeat", "consumer_group"): "either may be NULL but not both",
     ("bc_manager_heartbeat", "producer_group"): "either may be NULL but not both",

@@ -169,3 +169,148 @@ fn statistics_through_c_for_a_client_and_a_managers_pool() {
     bc_client_free(pooled);
     bc_manager_free(m);
 }
+
+/// What a statistics callback saw.
+#[derive(Default)]
+struct Reports {
+    texts: std::sync::Mutex<Vec<String>>,
+    freed: std::sync::Mutex<usize>,
+    cond: std::sync::Condvar,
+}
+
+impl Reports {
+    /// Waits (bounded) until `n` reports arrived, dispatching `queue` meanwhile when given.
+    fn wait_for(&self, n: usize, queue: *const brokerclient::ffi::queue::bc_queue) -> bool {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while self.texts.lock().unwrap().len() < n {
+            if std::time::Instant::now() > deadline {
+                return false;
+            }
+            if queue.is_null() {
+                let g = self.texts.lock().unwrap();
+                let _ = self
+                    .cond
+                    .wait_timeout_while(g, std::time::Duration::from_millis(200), |v| v.len() < n)
+                    .unwrap();
+            } else {
+                brokerclient::ffi::queue::bc_queue_wait(queue, 200);
+                brokerclient::ffi::queue::bc_queue_dispatch(queue, 0);
+            }
+        }
+        true
+    }
+
+    fn freed_when_settled(&self) -> usize {
+        let g = self.freed.lock().unwrap();
+        let (g, _) = self
+            .cond
+            .wait_timeout_while(g, std::time::Duration::from_secs(30), |f| *f == 0)
+            .unwrap();
+        *g
+    }
+}
+
+extern "C" fn on_report(ud: *mut std::ffi::c_void, json: *const std::ffi::c_char) {
+    let r = unsafe { &*(ud as *const Reports) };
+    let text = unsafe { CStr::from_ptr(json) }
+        .to_string_lossy()
+        .into_owned();
+    r.texts.lock().unwrap().push(text);
+    r.cond.notify_all();
+}
+
+extern "C" fn on_free(ud: *mut std::ffi::c_void) {
+    let r = unsafe { &*(ud as *const Reports) };
+    *r.freed.lock().unwrap() += 1;
+    r.cond.notify_all();
+}
+
+/// `bc_client_set_stats_cb`: reports every interval on a library thread, or through the
+/// client's queue; removing the callback and freeing the client release the user data once.
+#[test]
+fn periodic_statistics_reach_a_callback_and_a_queue() {
+    use brokerclient::ffi::queue::*;
+    let addr = CString::new(broker_addr()).unwrap();
+    let ud = |r: &Reports| r as *const Reports as *mut std::ffi::c_void;
+    let (plain, queued) = (Reports::default(), Reports::default());
+    let mut a = null_mut();
+    assert_eq!(
+        bc_client_new(addr.as_ptr(), null(), null(), &mut a, null_mut()),
+        bc_status::BC_OK
+    );
+    let mut queue = null_mut();
+    assert_eq!(bc_queue_new(&mut queue, null_mut()), bc_status::BC_OK);
+    let mut b = null_mut();
+    assert_eq!(
+        bc_client_new(addr.as_ptr(), null(), queue, &mut b, null_mut()),
+        bc_status::BC_OK
+    );
+    assert_eq!(
+        bc_client_set_stats_cb(a, 0, Some(on_report), null_mut(), None, null_mut()),
+        bc_status::BC_ERR_INVALID_ARG,
+        "interval 0"
+    );
+    assert_eq!(
+        bc_client_set_stats_cb(
+            a,
+            50,
+            Some(on_report),
+            ud(&plain),
+            Some(on_free),
+            null_mut()
+        ),
+        bc_status::BC_OK
+    );
+    assert_eq!(
+        bc_client_set_stats_cb(
+            b,
+            50,
+            Some(on_report),
+            ud(&queued),
+            Some(on_free),
+            null_mut()
+        ),
+        bc_status::BC_OK
+    );
+    assert_eq!(bc_client_connect(a, null_mut()), bc_status::BC_OK);
+    assert!(
+        plain.wait_for(2, null()),
+        "no periodic reports on a library thread"
+    );
+    assert!(
+        queued.texts.lock().unwrap().is_empty(),
+        "a queue-mode client's reports run only inside bc_queue_dispatch"
+    );
+    assert!(
+        queued.wait_for(2, queue),
+        "no periodic reports through the queue"
+    );
+    for text in plain.texts.lock().unwrap().iter() {
+        let v: Value = serde_json::from_str(text).unwrap();
+        assert!(
+            v["operations"].is_object() && v["window_ms"] == 60000,
+            "{v}"
+        );
+    }
+    let mut quick = null_mut();
+    assert_eq!(
+        bc_client_with_timeout(a, 1000, &mut quick, null_mut()),
+        bc_status::BC_OK
+    );
+    assert_eq!(
+        bc_client_set_stats_cb(quick, 50, Some(on_report), null_mut(), None, null_mut()),
+        bc_status::BC_ERR_INVALID_ARG,
+        "a borrowed handle"
+    );
+    bc_client_free(quick);
+    assert_eq!(
+        bc_client_set_stats_cb(a, 0, None, null_mut(), None, null_mut()),
+        bc_status::BC_OK
+    );
+    assert_eq!(plain.freed_when_settled(), 1);
+    bc_client_free(b);
+    bc_queue_free(queue);
+    assert_eq!(queued.freed_when_settled(), 1);
+    bc_client_free(a);
+    assert_eq!(*plain.freed.lock().unwrap(), 1);
+}

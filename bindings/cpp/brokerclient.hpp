@@ -1031,6 +1031,11 @@ using TransactionCheckHandler = std::function<TransactionState(const Transaction
 /// terminates) and, on a library thread, must not make blocking calls on the library.
 using NotifyHandler = std::function<void(std::string_view consumer_group)>;
 
+/// Receives a client's statistics (stats_json()'s text, borrowed for the call) every interval.
+/// Runs on a library thread, or inside Queue::dispatch() for a client created with a Queue;
+/// it must not throw (that terminates).
+using StatsHandler = std::function<void(std::string_view json)>;
+
 // ------------------------------------------------------------------------------------------
 // Logging
 // ------------------------------------------------------------------------------------------
@@ -1273,6 +1278,10 @@ inline void notify_trampoline(void *ud, const char *group) noexcept {
     (*static_cast<NotifyHandler *>(ud))(std::string_view(group));
 }
 inline void delete_notify_handler(void *ud) noexcept { delete static_cast<NotifyHandler *>(ud); }
+inline void stats_trampoline(void *ud, const char *json) noexcept {
+    (*static_cast<StatsHandler *>(ud))(std::string_view(json));
+}
+inline void delete_stats_handler(void *ud) noexcept { delete static_cast<StatsHandler *>(ud); }
 
 }  // namespace detail
 
@@ -1844,6 +1853,23 @@ public:
         holder.release();  // the library frees it with delete_notify_handler
     }
     void clear_notify_handler() const { set_notify_handler(nullptr); }
+
+    /// Installs the handler receiving this client's statistics every `interval_ms` (> 0);
+    /// replaces any previous one; an empty function removes it. The library owns the copy and
+    /// destroys it once replaced, removed or the client destroyed. See StatsHandler.
+    void set_stats_handler(int32_t interval_ms, StatsHandler handler) const {
+        if (!handler) {
+            detail::call([&](bc_error **e) { return bc_client_set_stats_cb(h_.get(), 0, nullptr, nullptr, nullptr, e); });
+            return;
+        }
+        auto holder = std::make_unique<StatsHandler>(std::move(handler));
+        detail::call([&](bc_error **e) {
+            return bc_client_set_stats_cb(h_.get(), interval_ms, &detail::stats_trampoline, holder.get(),
+                                          &detail::delete_stats_handler, e);
+        });
+        holder.release();  // the library frees it with delete_stats_handler
+    }
+    void clear_stats_handler() const { set_stats_handler(0, nullptr); }
 
     const bc_client *native() const noexcept { return h_.get(); }
 

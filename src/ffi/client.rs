@@ -27,6 +27,7 @@ use super::pending::Pending;
 use super::pull::{bc_pull_request, request_arg};
 use super::queue::{bc_queue, Queue};
 use super::result::{bc_batch, bc_send_result};
+use super::stats::{bc_stats_cb, StatsRegistration};
 use super::status::bc_status;
 use super::target::Target;
 use super::txcheck::{bc_transaction_check_cb, TransactionCheckRegistration};
@@ -45,6 +46,8 @@ pub(crate) struct ClientHandle {
     pub tx_check: Option<Mutex<Option<Arc<TransactionCheckRegistration>>>>,
     /// The membership-notice callback, on the same terms as `tx_check`.
     pub notify: Option<Mutex<Option<Arc<NotifyRegistration>>>>,
+    /// The periodic statistics callback, on the same terms.
+    pub stats_cb: Option<Mutex<Option<Arc<StatsRegistration>>>>,
 }
 
 impl ClientHandle {
@@ -54,6 +57,7 @@ impl ClientHandle {
             pending: Arc::new(Pending::new(queue, limit)),
             tx_check: own.then(|| Mutex::new(None)),
             notify: own.then(|| Mutex::new(None)),
+            stats_cb: own.then(|| Mutex::new(None)),
         }
     }
 
@@ -75,6 +79,9 @@ impl ClientHandle {
         }
         if let (Some(slot), Target::Own(c)) = (&self.notify, &self.target) {
             drop(super::notify::install(slot, c, None, None));
+        }
+        if let (Some(slot), Target::Own(c)) = (&self.stats_cb, &self.target) {
+            drop(super::stats::install(slot, c, None, Duration::ZERO, None));
         }
     }
 }
@@ -195,6 +202,7 @@ pub extern "C" fn bc_client_with_timeout(
             pending: Arc::new(h.pending.sibling()),
             tx_check: None,
             notify: None,
+            stats_cb: None,
         };
         new_client(out_client, handle)
     })
@@ -353,6 +361,47 @@ pub extern "C" fn bc_client_stats_json(
             }
         };
         super::boundary::out_with(out_json, "out_json", || json.into_raw())
+    })
+}
+
+/// Installs the callback that receives this client's statistics (the text of
+/// `bc_client_stats_json`) every `interval_ms`, first one interval from now, on a library
+/// thread or, for a client made with a `bc_queue`, inside `bc_queue_dispatch` (see
+/// `bc_stats_cb`). Replaces any previous one; `cb` NULL removes it (`interval_ms`,
+/// `user_data` and `free_user_data` are then ignored).
+///
+/// Ownership: the client keeps `user_data` until the callback is replaced or removed, or the
+/// client is freed; then `free_user_data(user_data)` runs once (if not NULL), after a delivery
+/// running at that moment has returned. Thread-safety: any thread. Errors: `BC_ERR_INVALID_ARG`
+/// (client NULL, `interval_ms` < 1 with a callback, a client that does not own its
+/// connection), `BC_ERR_CLOSED` (nothing was installed and `free_user_data` is not called).
+#[no_mangle]
+pub extern "C" fn bc_client_set_stats_cb(
+    client: *const bc_client,
+    interval_ms: i32,
+    cb: bc_stats_cb,
+    user_data: *mut c_void,
+    free_user_data: bc_free_cb,
+    err_out: *mut *mut bc_error,
+) -> bc_status {
+    call(err_out, || {
+        let h = client_arg(client)?;
+        let (slot, c) = own_connection(h, &h.stats_cb)?;
+        if cb.is_some() && interval_ms < 1 {
+            return Err(bc_error::invalid_arg(&format!(
+                "`interval_ms` {interval_ms} is not positive"
+            )));
+        }
+        let interval = Duration::from_millis(interval_ms.max(1) as u64);
+        let registration = StatsRegistration::new(cb, user_data, free_user_data);
+        drop(super::stats::install(
+            slot,
+            c,
+            h.pending.queue(),
+            interval,
+            registration,
+        ));
+        Ok(())
     })
 }
 

@@ -33,6 +33,7 @@ mod pending;
 pub mod pull;
 pub mod queue;
 pub mod result;
+pub mod stats;
 pub mod status;
 mod target;
 mod text;

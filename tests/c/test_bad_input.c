@@ -109,6 +109,7 @@ static int32_t noop_bc_transaction_check_cb(void *u, const bc_transaction_check 
     return 0;
 }
 static void noop_bc_notify_cb(void *u, const char *g) { (void)u, (void)g; }
+static void noop_bc_stats_cb(void *u, const char *j) { (void)u, (void)j; }
 static void noop_bc_free_cb(void *u) { (void)u; }
 static void noop_bc_log_cb(void *u, int32_t l, const char *t, const char *m, const char *f) {
     (void)u, (void)l, (void)t, (void)m, (void)f;

@@ -951,6 +951,27 @@ static int32_t unknown_check(void *ud, const bc_transaction_check *check) {
     return BC_TRANSACTION_UNKNOWN;
 }
 
+/* Periodic statistics (bc_client_set_stats_cb): reports counted, the last one kept. */
+struct reports {
+    struct event ev; /* guards the rest */
+    int n, freed;
+    bool has_operations;
+};
+
+static void on_report(void *ud, const char *json) {
+    struct reports *r = ud;
+    pthread_mutex_lock(&r->ev.mu);
+    r->n++;
+    r->has_operations = strstr(json, "\"operations\"") != NULL;
+    pthread_cond_broadcast(&r->ev.cv);
+    pthread_mutex_unlock(&r->ev.mu);
+}
+
+static void on_report_free(void *ud) {
+    struct reports *r = ud;
+    event_add(&r->ev, &r->freed);
+}
+
 static void client_connection(const struct ctx *x) {
     const bc_client *c = x->c;
     struct done d;
@@ -973,6 +994,23 @@ static void client_connection(const struct ctx *x) {
     if (OK(bc_client_stats_json(c, &stats, E)))
         CHECK_MSG(x->pooled ? contains(stats, g_broker) : contains(stats, "\"operations\"") && contains(stats, "\"connects\""), "%s", stats);
     bc_string_free(stats);
+    if (x->pooled) {
+        EXPECT_ERR(BC_ERR_INVALID_ARG, bc_client_set_stats_cb(c, 50, on_report, NULL, NULL, E));
+    } else {
+        /* Every 50 ms, on a library thread or through the queue; removal releases once. */
+        struct reports r = {.n = 0};
+        event_init(&r.ev);
+        EXPECT_ERR(BC_ERR_INVALID_ARG, bc_client_set_stats_cb(c, 0, on_report, &r, on_report_free, E));
+        if (OK(bc_client_set_stats_cb(c, 50, on_report, &r, on_report_free, E))) {
+            CHECK_MSG(event_wait(&r.ev, &r.n, 2, x->q, 30000), "%s: no periodic statistics", x->label);
+            OK(bc_client_set_stats_cb(c, 0, NULL, NULL, NULL, E));
+            CHECK(event_wait(&r.ev, &r.freed, 1, x->q, 30000)); /* queued reports drain first */
+            pthread_mutex_lock(&r.ev.mu);
+            CHECK(r.has_operations && r.freed == 1);
+            pthread_mutex_unlock(&r.ev.mu);
+        }
+        event_destroy(&r.ev);
+    }
 }
 
 /* Sends of every kind, pulls of every kind, view message. Queue 0: the first four; queue 1:

@@ -702,6 +702,27 @@ void test_client_send_pull(const bc::Client &client, const std::string &topic) {
     CHECK(client.is_connected());
     CHECK(contains(client.client_id(), "@"));
     {
+        // Periodic statistics through the handler (a library thread: the state is shared).
+        struct Reports {
+            std::mutex mu;
+            std::condition_variable cv;
+            int n = 0;
+            std::string last;
+        };
+        auto reports = std::make_shared<Reports>();
+        client.set_stats_handler(50, [reports](std::string_view json) {
+            std::lock_guard<std::mutex> l(reports->mu);
+            reports->n++;
+            reports->last = std::string(json);
+            reports->cv.notify_all();
+        });
+        {
+            std::unique_lock<std::mutex> l(reports->mu);
+            CHECK(reports->cv.wait_for(l, 30s, [&] { return reports->n >= 2; }));
+            CHECK(contains(reports->last, "\"operations\""));
+        }
+        client.clear_stats_handler();
+        EXPECT_ERROR(BC_ERR_INVALID_ARG, client.set_stats_handler(0, [](std::string_view) {}));
         Json stats = Json::parse(client.stats_json());
         CHECK(std::holds_alternative<bool>(stats["connected"].v) && std::get<bool>(stats["connected"].v) && stats["connects"].num() >= 1 && stats["bytes_out"].num() > 0);
     }

@@ -73,6 +73,7 @@ PROTOTYPES: Dict[str, Tuple[str, List[str]]] = {
     'bc_client_send_oneway': ('i32', ['handle', 'str', 'i32', 'handle', 'out_ptr']),
     'bc_client_send_oneway_async': ('i32', ['handle', 'str', 'i32', 'handle', 'cb:bc_done_cb', 'ptr', 'out_ptr']),
     'bc_client_set_notify_cb': ('i32', ['handle', 'cb:bc_notify_cb', 'ptr', 'cb:bc_free_cb', 'out_ptr']),
+    'bc_client_set_stats_cb': ('i32', ['handle', 'i32', 'cb:bc_stats_cb', 'ptr', 'cb:bc_free_cb', 'out_ptr']),
     'bc_client_set_transaction_check_cb': ('i32', ['handle', 'cb:bc_transaction_check_cb', 'ptr', 'cb:bc_free_cb', 'out_ptr']),
     'bc_client_stats_json': ('i32', ['handle', 'out_ptr', 'out_ptr']),
     'bc_client_unlock_batch_mq': ('i32', ['handle', 'str', 'str', 'out_ptr']),
@@ -201,6 +202,7 @@ CALLBACKS: Dict[str, Tuple[str, List[str]]] = {
     'bc_notify_cb': ('void', ['ptr', 'str']),
     'bc_pull_cb': ('void', ['ptr', 'i32', 'handle', 'handle']),
     'bc_send_cb': ('void', ['ptr', 'i32', 'handle', 'handle']),
+    'bc_stats_cb': ('void', ['ptr', 'str']),
     'bc_string_cb': ('void', ['ptr', 'i32', 'handle', 'str']),
     'bc_transaction_check_cb': ('i32', ['ptr', 'handle']),
 }
