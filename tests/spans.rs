@@ -1,5 +1,5 @@
 //! Operations as `tracing` spans, against the real broker: each operation of the client is a
-//! span with its topic, queue and group; each request inside it a `broker_request` span with
+//! span with its topic, queue and group (or the message id it views); each request inside it a `broker_request` span with
 //! the operation, request code, broker address and opaque; and each request ends with one
 //! debug event carrying client id, operation, status, elapsed time and error, as pyrocketmq's
 //! operation log does. A subscriber of the application's (here the fmt one, which prints the
@@ -9,6 +9,7 @@ mod common;
 
 use brokerclient::client::PullRequest;
 use brokerclient::protocol::message::Message;
+use brokerclient::protocol::msgid::{decode_offset_msg_id, offset_msg_id};
 use brokerclient::{BrokerClient, ClientConfig};
 use common::{broker_addr, unique_name};
 
@@ -29,9 +30,10 @@ fn operations_are_spans_and_end_with_an_event() {
             sent.queue_offset,
         ))
         .expect("pull");
-    let err = client
-        .query_consumer_offset("bc_spans_nobody", &topic, 0)
-        .expect_err("a group that never committed");
+    // A well-formed id past the end of the commit log: refused by every broker version.
+    let (host, _) = decode_offset_msg_id(&sent.offset_msg_id).unwrap();
+    let beyond = offset_msg_id(host, i64::MAX / 2);
+    let err = client.view_message(&beyond).expect_err("no message there");
     let text = captured.text();
     let lines: Vec<&str> = text.lines().filter(|l| l.contains(&topic)).collect();
     let find = |needles: &[&str]| {
@@ -65,11 +67,12 @@ fn operations_are_spans_and_end_with_an_event() {
         &format!("offset={}", sent.queue_offset),
         "status=\"ok\"",
     ]);
-    let refused = find(&[
-        "query_consumer_offset{",
-        "group=\"bc_spans_nobody\"",
-        "operation done",
-    ]);
+    let refused = text
+        .lines()
+        .find(|l| {
+            l.contains("view_message{") && l.contains(&beyond) && l.contains("operation done")
+        })
+        .unwrap_or_else(|| panic!("no view_message line for {beyond} in:\n{text}"));
     assert!(
         refused.contains("status=\"refused\"") && refused.contains("response_code="),
         "{refused} (the broker's answer to {err:?})"

@@ -568,6 +568,7 @@ impl AsyncBrokerClient {
     }
 
     /// The message with this offset message id (as a send returns in `offset_msg_id`).
+    #[tracing::instrument(level = "debug", name = "view_message", skip_all, fields(offset_msg_id = offset_msg_id))]
     pub async fn view_message(&self, offset_msg_id: &str) -> Result<MessageExt> {
         let (_, offset) = decode_offset_msg_id(offset_msg_id)
             .map_err(|e| BrokerError::InvalidArgument(e.to_string()))?;

@@ -1361,13 +1361,21 @@ static void client_offsets(const struct ctx *x, const char *topic) {
             int64_t lower = 0, upper = 2;
             while (got.ts[lower] != got.ts[i]) lower++;
             while (got.ts[upper] != got.ts[i]) upper--;
+            /* Messages stored in the same millisecond tie: 5.x picks the first (lower) or the
+             * last (upper) of them as asked; 4.9.x has no boundary type and picks one. */
+            bool tie = lower != upper;
             if (OK(bc_client_search_offset_by_timestamp(c, topic, 2, got.ts[i], 0, &v, E)))
-                CHECK_MSG(v == lower, "%lld, want %lld", (long long)v, (long long)lower);
+                CHECK_MSG(v == lower || (tie && v <= upper && v >= lower), "%lld, want %lld", (long long)v,
+                          (long long)lower);
             if (OK(bc_client_search_offset_by_timestamp(c, topic, 2, got.ts[i], 1, &v, E)))
-                CHECK_MSG(v == upper, "%lld, want %lld", (long long)v, (long long)upper);
+                CHECK_MSG(v == upper || (tie && v <= upper && v >= lower), "%lld, want %lld", (long long)v,
+                          (long long)upper);
         }
         done_init(&d, x->q);
-        if (AOK(&d, bc_client_search_offset_by_timestamp_async(c, topic, 2, got.ts[2], 1, on_int64, &d, E))) CHECK(d.value == 2);
+        int64_t first2 = 0; /* the first message stored in the same millisecond as the third */
+        while (got.ts[first2] != got.ts[2]) first2++;
+        if (AOK(&d, bc_client_search_offset_by_timestamp_async(c, topic, 2, got.ts[2], 1, on_int64, &d, E)))
+            CHECK(d.value == 2 || (first2 < 2 && d.value >= first2 && d.value <= 2));
         done_fini(&d);
     }
 
@@ -1375,7 +1383,16 @@ static void client_offsets(const struct ctx *x, const char *topic) {
     OK(bc_client_heartbeat(c, NULL, cg, E));
     char fresh[96];
     unique(fresh, sizeof fresh, "cop_none_cg");
-    EXPECT_ERR(BC_ERR_OFFSET, bc_client_query_consumer_offset(c, fresh, topic, 2, &v, E));
+    {
+        /* A group that never committed: 5.x answers QUERY_NOT_FOUND (BC_ERR_OFFSET); 4.9.x
+         * answers 0 for a queue whose messages start at offset 0. */
+        bc_error *qe = NULL;
+        v = -1;
+        bc_status qs = bc_client_query_consumer_offset(c, fresh, topic, 2, &v, &qe);
+        CHECK_MSG(qs == BC_ERR_OFFSET || (qs == BC_OK && v == 0), "status %d, offset %lld: %s", (int)qs,
+                  (long long)v, qe ? bc_error_message(qe) : "");
+        bc_error_free(qe);
+    }
     OK(bc_client_update_consumer_offset(c, cg, topic, 2, 2, E));
     if (OK(bc_client_query_consumer_offset(c, cg, topic, 2, &v, E))) CHECK(v == 2);
     done_init(&d, x->q);
