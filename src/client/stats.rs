@@ -17,11 +17,12 @@ use crate::error::BrokerError;
 pub const LATENCY_WINDOW: Duration = Duration::from_secs(60);
 /// The window is kept as this many slices; the oldest is dropped as time moves on.
 const SLICES: usize = 6;
-/// 1 µs .. 1 h at 3 significant digits.
-const MAX_US: u64 = 3_600_000_000;
+/// 1 µs .. 10 min (longer is recorded as 10 min) at 2 significant digits: about 20 KB a
+/// histogram (3 digits up to an hour would be 360 KB, six of them per operation).
+const MAX_US: u64 = 600_000_000;
 
 fn histogram() -> Histogram<u64> {
-    Histogram::new_with_bounds(1, MAX_US, 3).expect("valid histogram bounds")
+    Histogram::new_with_bounds(1, MAX_US, 2).expect("valid histogram bounds")
 }
 
 /// Latencies of the last [`LATENCY_WINDOW`], in `SLICES` slices of one sixth of it each.

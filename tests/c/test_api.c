@@ -1173,7 +1173,23 @@ static int fork_child(bc_client *inherited, bc_queue *inherited_q, bc_cancel_tok
     return bad;
 }
 
+/* AddressSanitizer's allocator is not fork-safe here: a child forked while another thread
+ * is inside it inherits its lock held and hangs at its first allocation (seen with clang 14's
+ * ASan: the child stuck in SizeClassAllocator64::GetFromAllocator). That is the sanitizer's,
+ * not the library's: the test runs in the plain and valgrind builds. */
+#if defined(__SANITIZE_ADDRESS__)
+#define BC_UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define BC_UNDER_ASAN 1
+#endif
+#endif
+
 static void test_fork_pre_fork_workers(void) {
+#ifdef BC_UNDER_ASAN
+    fprintf(stderr, "fork_pre_fork_workers: skipped under AddressSanitizer (its allocator is not fork-safe)\n");
+    return;
+#endif
     /* The parent: a client with async sends in flight to a server that never answers. */
     struct silent_server srv;
     silent_server_open(&srv);
