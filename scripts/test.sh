@@ -4,7 +4,9 @@
 # The broker is started fresh and stopped on exit, whatever happens.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-step() { printf '\n== test.sh: %s\n' "$*"; }
+# Each step line says how long the run has taken so far, to see where CI's minutes go.
+T0=$SECONDS
+step() { printf '\n== test.sh: %s [at %dm%02ds]\n' "$*" $(((SECONDS - T0) / 60)) $(((SECONDS - T0) % 60)); }
 
 step "format and lints"
 cargo fmt --all -- --check
@@ -87,4 +89,4 @@ step "Rust quickstart (the C quickstart ran with the C samples above)"
 cargo run --example quickstart
 
 echo
-echo "test.sh: all tests passed"
+echo "test.sh: all tests passed in $(((SECONDS - T0) / 60))m$(((SECONDS - T0) % 60))s"

@@ -147,7 +147,13 @@ fn discovery_pool_size_and_metrics() {
     assert!(json.contains("\"state\":\"healthy\""), "{json}");
     assert!(json.contains(&broker_b_addr()));
     manager.shutdown(Duration::from_secs(5)).unwrap();
-    assert_eq!(tcp_connections_to(&broker_addr()), 0);
+    // The manager's connections are closed; a client dropped by an earlier test of this
+    // process may still be closing its own (its connection task ends asynchronously).
+    wait_for(
+        "no connection to broker-a left",
+        Duration::from_secs(10),
+        || (tcp_connections_to(&broker_addr()) == 0).then_some(()),
+    );
     assert!(matches!(
         manager.send("g", &Message::new(&topic, &b"x"[..])),
         Err(BrokerError::Shutdown)
@@ -245,7 +251,40 @@ fn failover_mark_down_and_recovery() {
             .unwrap();
     }
 
+    // Ordered sends: a key whose queue is on broker-a and one whose queue is on broker-b.
+    let key_on = |broker: &str| {
+        (0..100)
+            .map(|i| format!("key{i}"))
+            .find(|k| {
+                let r = manager
+                    .send_ordered("bc_mgr_producer", &Message::new(&topic, b"o".to_vec()), k)
+                    .unwrap();
+                r.broker_name.as_deref() == Some(broker)
+            })
+            .expect("a key for each broker")
+    };
+    let (key_a, key_b) = (key_on("broker-a"), key_on("broker-b"));
+    let queue_of = |key: &str| {
+        manager
+            .send_ordered("bc_mgr_producer", &Message::new(&topic, b"o".to_vec()), key)
+            .map(|r| (r.broker_name.unwrap(), r.queue_id))
+    };
+    let queue_a = queue_of(&key_a).unwrap();
+
     rocketmq(&["stop-broker", "a"]);
+    // With broker-a down but still in the cached route, the key of a broker-a queue fails
+    // with a typed error and is not moved (order over availability). (Once the refreshed
+    // route drops broker-a, its keys hash over the remaining queues: docs/fault-suite.md.)
+    let err = queue_of(&key_a).expect_err("the ordered queue's broker is down");
+    assert!(
+        matches!(
+            err,
+            BrokerError::Connection { .. } | BrokerError::Timeout { .. }
+        ),
+        "{err:?}"
+    );
+    // The other key's queue is unaffected.
+    assert_eq!(queue_of(&key_b).unwrap(), queue_of(&key_b).unwrap());
     let mut ok = 0;
     for i in 0..30 {
         let r = manager.send(
@@ -257,6 +296,22 @@ fn failover_mark_down_and_recovery() {
         ok += 1;
     }
     assert_eq!(ok, 30);
+    // The first failed send refreshed the route, which no longer lists the stopped broker-a,
+    // so later sends did not even try it: it is suspect, not yet down. Reads of its queues
+    // still go to it and fail with a connection error until it is marked down.
+    assert_ne!(
+        manager.broker_state(&broker_addr()),
+        Some(BrokerState::Healthy)
+    );
+    for _ in 0..3 {
+        if manager.broker_state(&broker_addr()) == Some(BrokerState::Down) {
+            break;
+        }
+        let err = manager
+            .get_max_offset("broker-a", &topic, 0)
+            .expect_err("broker-a is stopped");
+        assert!(matches!(err, BrokerError::Connection { .. }), "{err:?}");
+    }
     assert_eq!(
         manager.broker_state(&broker_addr()),
         Some(BrokerState::Down)
@@ -317,6 +372,13 @@ fn failover_mark_down_and_recovery() {
     manager
         .get_max_offset("broker-a", &topic, 0)
         .expect("broker-a answers again");
+    // Once broker-a is back (and registered again: its recovery refreshes the routes), the
+    // key returns to its queue.
+    wait_for(
+        "key_a back on its broker-a queue",
+        Duration::from_secs(60),
+        || (queue_of(&key_a).ok()? == queue_a).then_some(()),
+    );
     manager.shutdown(Duration::from_secs(5)).unwrap();
 }
 

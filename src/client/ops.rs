@@ -316,6 +316,7 @@ impl AsyncBrokerClient {
             queue_offset: h.queue_offset,
             transaction_id: h.transaction_id,
             region_id: h.region_id,
+            broker_name: None,
         })
     }
 

@@ -406,6 +406,7 @@ mod tests {
             queue_offset: 0,
             transaction_id: None,
             region_id: Some("DefaultRegion".into()),
+            broker_name: None,
         }
     }
 

@@ -31,6 +31,9 @@ pub struct SendResult {
     /// Set for transactional (half) messages.
     pub transaction_id: Option<String>,
     pub region_id: Option<String>,
+    /// The broker name the message went to, for sends through a manager (which picks the
+    /// broker); `None` for a client's sends (the caller chose the broker).
+    pub broker_name: Option<String>,
 }
 
 /// A pull from one queue.

@@ -1564,6 +1564,7 @@ fn end_transaction(
         queue_offset,
         transaction_id: opt_owned(transaction_id, "transaction_id")?,
         region_id: None,
+        broker_name: None,
     };
     let state = transaction_state(state)?;
     let end = crate::client::EndTransaction::for_send(&producer_group, &sent, state)

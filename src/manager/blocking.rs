@@ -98,6 +98,8 @@ impl BrokerManager {
         fn send(&self, producer_group: &str, msg: &Message) -> SendResult;
         /// See [`AsyncBrokerManager::send_batch`].
         fn send_batch(&self, producer_group: &str, msgs: &[Message]) -> SendResult;
+        /// See [`AsyncBrokerManager::send_ordered`].
+        fn send_ordered(&self, producer_group: &str, msg: &Message, sharding_key: &str) -> SendResult;
         /// See [`AsyncBrokerManager::pull`].
         fn pull(&self, broker_name: &str, req: &PullRequest) -> PullResult;
         /// See [`AsyncBrokerManager::query_consumer_offset`].

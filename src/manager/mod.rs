@@ -7,6 +7,7 @@ mod health;
 mod metrics;
 mod pool;
 pub mod retry;
+pub mod selector;
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
@@ -604,6 +605,82 @@ impl AsyncBrokerManager {
         .await
     }
 
+    /// Ordered send: every message of `topic` with the same `sharding_key` goes to the same
+    /// queue (the queue Java's `SelectMessageQueueByHash` picks for that key), so a consumer
+    /// reading that queue sees them in the order they were sent.
+    ///
+    /// Order is chosen over availability: when that queue's broker is down or unreachable the
+    /// send fails with the typed error of that broker (`Connection`, `Timeout`, ...) and is not
+    /// moved to another queue, which would put later messages of the key before earlier
+    /// ones. The caller retries or gives up. The route is refreshed after such a failure, so a
+    /// changed route (queues added, a broker gone for good) gives the key its new queue.
+    pub async fn send_ordered(
+        &self,
+        producer_group: &str,
+        msg: &Message,
+        sharding_key: &str,
+    ) -> Result<SendResult> {
+        self.check_running()?;
+        let queues = self.write_queues(&msg.topic).await?;
+        let queue = selector::select_by_hash(&queues, sharding_key).ok_or_else(|| {
+            BrokerError::from_response(
+                response::TOPIC_NOT_EXIST,
+                Some(&format!("no writable queue for topic {}", msg.topic)),
+            )
+        })?;
+        let addr = self.resolve(&queue.broker_name)?;
+        let group = producer_group.to_owned();
+        let queue_id = queue.queue_id;
+        let result = self
+            .with_broker(
+                &addr,
+                |c| async move { c.send(&group, queue_id, msg).await },
+            )
+            .await
+            .map(|mut r| {
+                r.broker_name = Some(queue.broker_name);
+                r
+            });
+        if let Err(e) = &result {
+            if self.inner.config.send_retry_on.covers(e) {
+                self.refresh_route_later(&msg.topic);
+            }
+        }
+        result
+    }
+
+    /// Refreshes every cached route from the name servers.
+    async fn refresh_cached_routes(&self) {
+        let topics: Vec<String> = self
+            .inner
+            .routes
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .keys()
+            .cloned()
+            .collect();
+        for t in topics {
+            if let Err(e) = self.refresh_route(&t).await {
+                warn!(topic = %t, error = %e, "route refresh failed");
+            }
+        }
+    }
+
+    /// Refreshes `topic`'s route in the background (after a failed send: the broker may have
+    /// left the route before the periodic refresh notices).
+    fn refresh_route_later(&self, topic: &str) {
+        let me = self.clone();
+        let topic = topic.to_owned();
+        spawn_handle().spawn(async move {
+            if me.check_running().is_err() {
+                return;
+            }
+            if let Err(e) = me.refresh_route(&topic).await {
+                warn!(topic, error = %e, "route refresh after a failed send failed");
+            }
+        });
+    }
+
     async fn write_queues(&self, topic: &str) -> Result<Vec<MessageQueue>> {
         match self.route(topic).await {
             Ok(route) => Ok(route.write_queues(topic)),
@@ -663,9 +740,15 @@ impl AsyncBrokerManager {
             let cap = left / (attempts - attempt) as u32;
             let send_one = |client: AsyncBrokerClient| send(client, queue_id);
             match self.with_broker_timeout(&addr, cap, send_one).await {
-                Ok(r) => return Ok(r),
+                Ok(mut r) => {
+                    r.broker_name = self.entry(&addr).and_then(|e| e.name());
+                    return Ok(r);
+                }
                 Err(e) if self.inner.config.send_retry_on.covers(&e) => {
                     warn!(addr, topic, attempt, error = %e, "send failed; trying another broker");
+                    if failed_brokers.is_empty() {
+                        self.refresh_route_later(topic);
+                    }
                     failed_brokers.push(addr);
                     last_err = Some(e);
                 }
@@ -859,6 +942,7 @@ async fn probe_loop(inner: std::sync::Weak<Inner>, mut stop: watch::Receiver<boo
             entry.health.probe_started(now, probe_timeout);
             let mut cfg = inner.config.client.clone();
             cfg.client_id = Some(inner.client_id.clone());
+            let weak = Arc::downgrade(&inner);
             tokio::spawn(async move {
                 let probe =
                     AsyncBrokerClient::new(entry.addr.clone(), cfg).with_timeout(probe_timeout);
@@ -872,6 +956,12 @@ async fn probe_loop(inner: std::sync::Weak<Inner>, mut stop: watch::Receiver<boo
                         entry.disconnect();
                         if entry.health.record_success() {
                             info!(addr = %entry.addr, "broker is back");
+                            // Its queues return to the routes now, not at the next timer.
+                            if let Some(inner) = weak.upgrade() {
+                                let timeout = inner.config.client.transport.request_timeout;
+                                let manager = AsyncBrokerManager { inner, timeout };
+                                manager.refresh_cached_routes().await;
+                            }
                         }
                     }
                 }
@@ -901,18 +991,6 @@ async fn refresh_loop(
         if let Err(e) = manager.refresh_cluster().await {
             warn!(error = %e, "cluster refresh failed");
         }
-        let topics: Vec<String> = manager
-            .inner
-            .routes
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .keys()
-            .cloned()
-            .collect();
-        for t in topics {
-            if let Err(e) = manager.refresh_route(&t).await {
-                warn!(topic = %t, error = %e, "route refresh failed");
-            }
-        }
+        manager.refresh_cached_routes().await;
     }
 }
