@@ -720,7 +720,7 @@ impl AsyncBrokerManager {
             if left.is_zero() {
                 break;
             }
-            let Some((addr, queue_id)) = self.pick_queue(&queues, &failed_brokers) else {
+            let Some((addr, queue)) = self.pick_queue(&queues, &failed_brokers) else {
                 break;
             };
             if attempt > 0 {
@@ -738,10 +738,10 @@ impl AsyncBrokerManager {
                 break;
             }
             let cap = left / (attempts - attempt) as u32;
-            let send_one = |client: AsyncBrokerClient| send(client, queue_id);
+            let send_one = |client: AsyncBrokerClient| send(client, queue.queue_id);
             match self.with_broker_timeout(&addr, cap, send_one).await {
                 Ok(mut r) => {
-                    r.broker_name = self.entry(&addr).and_then(|e| e.name());
+                    r.broker_name = Some(queue.broker_name.clone());
                     return Ok(r);
                 }
                 Err(e) if self.inner.config.send_retry_on.covers(&e) => {
@@ -764,7 +764,11 @@ impl AsyncBrokerManager {
 
     /// The next queue round robin, preferring brokers that are not down and have not failed
     /// in this call; falls back to any queue.
-    fn pick_queue(&self, queues: &[MessageQueue], avoid: &[String]) -> Option<(String, i32)> {
+    fn pick_queue<'q>(
+        &self,
+        queues: &'q [MessageQueue],
+        avoid: &[String],
+    ) -> Option<(String, &'q MessageQueue)> {
         let start = self.inner.queue_next.fetch_add(1, Ordering::Relaxed);
         let candidates = (0..queues.len()).map(|i| &queues[(start + i) % queues.len()]);
         let mut fallback = None;
@@ -776,9 +780,9 @@ impl AsyncBrokerManager {
                 .entry(&addr)
                 .is_some_and(|e| e.health.state() != BrokerState::Down && e.is_admitting());
             if usable && !avoid.contains(&addr) {
-                return Some((addr, q.queue_id));
+                return Some((addr, q));
             }
-            fallback.get_or_insert((addr, q.queue_id));
+            fallback.get_or_insert((addr, q));
         }
         fallback
     }
